@@ -1,0 +1,35 @@
+/*
+ * Reading a session file back, and writing /analysis into it.
+ * Analysis works on recorded data alone (docs/hdf5-schema.md).
+ */
+#ifndef QST_ANALYSIS_QST_SESSION_FILE_H
+#define QST_ANALYSIS_QST_SESSION_FILE_H
+
+#include <stddef.h>
+
+#include "qst_analysis.h"
+
+struct qst_session_data {
+	struct qst_subject subject;
+	char subject_id[64];
+	char protocol_name[128];
+	char session_start_time[40];
+	struct qst_trial_view *trials;
+	size_t n_trials;
+};
+
+/* Load subject metadata and the trial table; errbuf names the problem. */
+int qst_session_load(const char *path, struct qst_session_data **out,
+		     char *errbuf, size_t errlen);
+void qst_session_data_free(struct qst_session_data *d);
+
+/*
+ * Replace /analysis in the file with these results (idempotent: running it
+ * twice leaves the same content). ref may be NULL.
+ */
+int qst_session_write_analysis(const char *path,
+			       const struct qst_result res[QST_PARAM_COUNT],
+			       const struct qst_reftable *ref, char *errbuf,
+			       size_t errlen);
+
+#endif

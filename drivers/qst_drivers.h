@@ -1,0 +1,189 @@
+/*
+ * qst drivers — transports, the driver vtable, and the events drivers emit.
+ *
+ * A driver is a static `struct qst_driver` (see drivers/registry.c). Each
+ * driver keeps its wire-protocol code (encode commands, parse the byte
+ * stream) in protocol.c, apart from the I/O glue in api.c, as libsigrok
+ * splits api.c and protocol.c. Drivers know nothing of protocols, sessions
+ * or HDF5: they turn bytes into timestamped events and class operations
+ * into bytes.
+ */
+#ifndef QST_DRIVERS_QST_DRIVERS_H
+#define QST_DRIVERS_QST_DRIVERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "qst_core.h"
+
+/* ---------------------------------------------------------------- events */
+
+enum qst_event_type {
+	QST_EV_NONE = 0,
+	QST_EV_TEMPERATURE = 1, /* thermode readback sample */
+	QST_EV_BUTTON = 2,      /* response key pressed or released */
+	QST_EV_DEVICE_TEXT = 3, /* a reply line from a device (identity, read-back) */
+	QST_EV_DEVICE_FAULT = 4,
+};
+
+#define QST_THERMODE_ZONES 5
+
+struct qst_temp_reading {
+	double neutral_c;                  /* thermode's neutral/reference */
+	double zone_c[QST_THERMODE_ZONES]; /* per-zone measured temperature */
+};
+
+struct qst_button_reading {
+	int key;            /* 1..8, as the device numbers them */
+	bool pressed;       /* false = release */
+	int64_t device_rt_ms; /* device's own timer since last reset, -1 if none */
+};
+
+#define QST_EVENT_TEXT_MAX 96
+
+struct qst_event {
+	int64_t t_ns;            /* host arrival time on the session clock */
+	enum qst_event_type type;
+	int device;              /* index of the device in the station */
+	union {
+		struct qst_temp_reading temp;
+		struct qst_button_reading button;
+		char text[QST_EVENT_TEXT_MAX];
+	} u;
+};
+
+/* Where drivers deliver events. */
+typedef void (*qst_event_sink_fn)(const struct qst_event *ev, void *user);
+
+struct qst_event_sink {
+	qst_event_sink_fn fn;
+	void *user;
+};
+
+/* ------------------------------------------------------------- transports */
+
+struct qst_transport;
+
+struct qst_transport_ops {
+	const char *name;
+	/* Write all of buf or fail; QST_ERR_TIMEOUT after timeout_ms. */
+	int (*write)(struct qst_transport *t, const void *buf, size_t len,
+		     unsigned timeout_ms);
+	/* Non-blocking: bytes read (>= 0) or a negative qst_err. */
+	ssize_t (*read)(struct qst_transport *t, void *buf, size_t cap);
+	/* A file descriptor that polls readable when bytes wait, or -1. */
+	int (*fd)(struct qst_transport *t);
+	void (*close)(struct qst_transport *t);
+};
+
+struct qst_transport {
+	const struct qst_transport_ops *ops;
+	char description[96]; /* e.g. "pipe:tcs2-sim" or "/dev/ttyACM0" */
+	void *priv;
+};
+
+/*
+ * An in-process byte link: a socketpair whose near end becomes a transport
+ * and whose far end (returned in *far_fd, non-blocking) is served by a
+ * simulator speaking the device's wire protocol.
+ */
+int qst_transport_pipe_open(const char *name, struct qst_transport **out,
+			    int *far_fd);
+
+int qst_transport_write(struct qst_transport *t, const void *buf, size_t len,
+			unsigned timeout_ms);
+ssize_t qst_transport_read(struct qst_transport *t, void *buf, size_t cap);
+int qst_transport_fd(struct qst_transport *t);
+void qst_transport_close(struct qst_transport *t);
+
+/* ---------------------------------------------------------------- drivers */
+
+enum qst_dev_class {
+	QST_DEV_THERMAL = 1,
+	QST_DEV_RESPONSE = 2,
+};
+
+struct qst_dev;
+
+/* Operations a thermal stimulator offers; temperatures in °C, rates °C/s. */
+struct qst_thermal_ops {
+	/* Baseline the thermode rests at between stimuli. */
+	int (*set_neutral)(struct qst_dev *dev, double celsius);
+	/* Clamp at the device (TCS `Om`), a second line behind the supervisor. */
+	int (*set_max)(struct qst_dev *dev, double celsius);
+	/*
+	 * Start one stimulus from the current temperature: ramp at rate_c_s to
+	 * target_c and hold there for hold_s, then the device returns to
+	 * neutral at return_c_s by itself. A new ramp replaces a running one.
+	 */
+	int (*ramp)(struct qst_dev *dev, double target_c, double rate_c_s,
+		    double hold_s, double return_c_s);
+	/* Stop stimulating now and go back to neutral. */
+	int (*abort)(struct qst_dev *dev);
+};
+
+/* Operations a response device offers. */
+struct qst_response_ops {
+	/* Zero the device's own reaction-time timer (XID `e5`), if any. */
+	int (*reset_timer)(struct qst_dev *dev);
+};
+
+struct qst_driver {
+	const char *name;     /* "tcs2", "xid" */
+	const char *longname; /* "QST.Lab TCS II thermal stimulator" */
+	enum qst_dev_class dev_class;
+	/* Identify and initialise the device on dev->transport. */
+	int (*open)(struct qst_dev *dev);
+	void (*close)(struct qst_dev *dev);
+	/*
+	 * Parse a chunk of bytes that arrived at t_ns. Chunks may split or merge
+	 * device messages arbitrarily. Emits zero or more events to the sink.
+	 */
+	void (*receive)(struct qst_dev *dev, const uint8_t *buf, size_t len,
+			int64_t t_ns);
+	const void *class_ops; /* struct qst_thermal_ops * or qst_response_ops * */
+};
+
+struct qst_dev_info {
+	char model[64];
+	char serial[64];
+	char firmware[64];
+};
+
+struct qst_dev {
+	const struct qst_driver *driver;
+	struct qst_transport *transport;
+	struct qst_event_sink sink;
+	int index;               /* position in the station, copied into events */
+	struct qst_dev_info info;
+	void *priv;              /* driver state, owned by the driver */
+};
+
+/* The static driver table. */
+const struct qst_driver *const *qst_drivers_list(void);
+const struct qst_driver *qst_driver_find(const char *name);
+
+/* Emit an event through dev->sink with dev->index filled in. */
+void qst_dev_emit(struct qst_dev *dev, struct qst_event *ev);
+/* Write a command to the device's transport (logs it at spew level). */
+int qst_dev_send(struct qst_dev *dev, const void *buf, size_t len);
+
+static inline const struct qst_thermal_ops *
+qst_dev_thermal(const struct qst_dev *dev)
+{
+	return dev->driver->dev_class == QST_DEV_THERMAL ?
+		       (const struct qst_thermal_ops *)dev->driver->class_ops :
+		       NULL;
+}
+
+static inline const struct qst_response_ops *
+qst_dev_response(const struct qst_dev *dev)
+{
+	return dev->driver->dev_class == QST_DEV_RESPONSE ?
+		       (const struct qst_response_ops *)dev->driver->class_ops :
+		       NULL;
+}
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * qst simulators — devices that speak their real wire protocol on the far
+ * end of a transport, so the real driver code is what talks to them.
+ *
+ * Simulators are stepped by the station: step(t) reads any command bytes
+ * waiting on the far fd, applies them at time t, advances the physics to t
+ * and writes every message that fell due by t. next_due() tells the station
+ * when the simulator next has something to say, so a virtual clock can jump
+ * straight there. In real-time mode the station steps them from its I/O
+ * thread with t = now.
+ */
+#ifndef QST_DRIVERS_SIM_QST_SIM_H
+#define QST_DRIVERS_SIM_QST_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qst_core.h"
+#include "qst_drivers.h"
+
+/* ------------------------------------------- simulated QST.Lab TCS II */
+
+struct qst_tcs2_sim_config {
+	double initial_c;        /* probe temperature at power-up, default 32 */
+	double max_heat_c_s;     /* physical slew limit heating, default 70 */
+	double max_cool_c_s;     /* physical slew limit cooling, default 40 */
+	double lag_s;            /* first-order sensor/plate lag, default 0.05 */
+	double noise_sd_c;       /* readback noise per zone, default 0.02 */
+	uint64_t seed;           /* noise RNG */
+	char serial[32];         /* reported identity, default "SIM-0001" */
+};
+
+struct qst_tcs2_sim;
+
+int qst_tcs2_sim_new(int fd, const struct qst_tcs2_sim_config *cfg,
+		     int64_t t0_ns, struct qst_tcs2_sim **out);
+void qst_tcs2_sim_free(struct qst_tcs2_sim *sim);
+void qst_tcs2_sim_step(struct qst_tcs2_sim *sim, int64_t t_ns);
+int64_t qst_tcs2_sim_next_due(const struct qst_tcs2_sim *sim);
+/* The true plate temperature the skin feels (mean of enabled zones). */
+double qst_tcs2_sim_plate_c(const struct qst_tcs2_sim *sim);
+/* True while a stimulus (L) runs: ramp, hold or return. */
+bool qst_tcs2_sim_stimulating(const struct qst_tcs2_sim *sim);
+
+/* ------------------------------------------------ simulated Cedrus XID */
+
+struct qst_xid_sim;
+
+int qst_xid_sim_new(int fd, int64_t t0_ns, struct qst_xid_sim **out);
+void qst_xid_sim_free(struct qst_xid_sim *sim);
+/* Schedule a key event (key 1..8) at t_ns; sent when stepped past t_ns. */
+int qst_xid_sim_schedule(struct qst_xid_sim *sim, int64_t t_ns, int key,
+			 bool pressed);
+void qst_xid_sim_step(struct qst_xid_sim *sim, int64_t t_ns);
+int64_t qst_xid_sim_next_due(const struct qst_xid_sim *sim);
+
+#define QST_SIM_NEVER INT64_MAX
+
+#endif
