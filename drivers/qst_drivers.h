@@ -138,6 +138,13 @@ struct qst_driver {
 	int (*open)(struct qst_dev *dev);
 	void (*close)(struct qst_dev *dev);
 	/*
+	 * True once the device has answered open()'s identification and is
+	 * ready for class operations. open() only sends; the station keeps
+	 * feeding receive() until ready() or its own timeout, so opening works
+	 * the same on a virtual clock as on hardware.
+	 */
+	bool (*ready)(struct qst_dev *dev);
+	/*
 	 * Parse a chunk of bytes that arrived at t_ns. Chunks may split or merge
 	 * device messages arbitrarily. Emits zero or more events to the sink.
 	 */
