@@ -80,7 +80,7 @@ struct qst_refcell {
 };
 
 /*
- * Load a reference CSV (analysis/reference/*.csv). If PATH.sha256 exists the
+ * Load a reference CSV (analysis/reference/NAME.csv). If PATH.sha256 exists the
  * file's SHA-256 must match it (QST_ERR_CHECKSUM otherwise). errbuf gets a
  * one-line reason naming the file and line on failure.
  */

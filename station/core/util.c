@@ -1,0 +1,70 @@
+/*
+ * Small file helpers (qst_core.h).
+ */
+#define LOG_PREFIX "util: "
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qst_core.h"
+
+static int errno_to_qst(int e)
+{
+	return e == ENOENT ? QST_ERR_NOTFOUND : QST_ERR_IO;
+}
+
+int qst_read_file(const char *path, char **data, size_t *len)
+{
+	if (!path || !data)
+		return QST_ERR_ARG;
+	*data = NULL;
+	if (len)
+		*len = 0;
+
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int e = errno;
+		qst_dbg("cannot open %s: %s", path, strerror(e));
+		return errno_to_qst(e);
+	}
+
+	/* Read in growing chunks rather than trusting fseek/ftell, so pipes
+	 * and /proc files work too. */
+	size_t cap = 4096, used = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		fclose(f);
+		return QST_ERR_NOMEM;
+	}
+	for (;;) {
+		if (cap - used < 2) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				fclose(f);
+				return QST_ERR_NOMEM;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		size_t got = fread(buf + used, 1, cap - used - 1, f);
+		used += got;
+		if (got == 0)
+			break;
+	}
+	int failed = ferror(f);
+	int e = errno;
+	fclose(f);
+	if (failed) {
+		qst_err("reading %s failed: %s", path, strerror(e));
+		free(buf);
+		return QST_ERR_IO;
+	}
+	buf[used] = '\0';
+	*data = buf;
+	if (len)
+		*len = used;
+	return QST_OK;
+}
