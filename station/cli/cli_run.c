@@ -1,0 +1,495 @@
+/*
+ * qst run / qst check.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qst_cli.h"
+#include "qst_session.h"
+
+static const char run_help[] =
+	"usage: qst run PROTOCOL.lua --subject ID --sex F|M --age N --site SITE\n"
+	"               --out FILE.h5 [options]\n"
+	"\n"
+	"Runs a protocol script on the station and records the session in one\n"
+	"HDF5 file (plus FILE.h5.journal, its crash journal), then computes the\n"
+	"DFNS parameters and z-scores into the file and prints them.\n"
+	"Before touching a device the script is checked by a dry run on the\n"
+	"simulated station in virtual time (syntax, safety limits, duration).\n"
+	"\n"
+	"subject (pseudonym only, never a name):\n"
+	"  --subject ID         2-32 letters, digits, '-' or '_', with a digit\n"
+	"  --sex F|M            --age YEARS (1-120, whole years)\n"
+	"  --site SITE          face, hand, foot, trunk or other   --side left|right\n"
+	"session:\n"
+	"  --out FILE.h5        session file; never overwritten unless --overwrite\n"
+	"  --operator ID        who ran the session\n"
+	"  --ref CSV            reference table (default: the bundled DFNS table)\n"
+	"  --skip-check         do not dry-run the script first\n"
+	"station (only the simulated station exists until real drivers land):\n"
+	"  --station simulated  the built-in simulated station (default)\n"
+	"  --clock virtual|real virtual time (default) runs as fast as the host can;\n"
+	"                       real runs at wall-clock pace\n"
+	"  --seed N             seed of the simulation (default: from the time)\n"
+	"  --participant NAME   virtual participant: healthy (default),\n"
+	"                       hyperalgesic or hypoesthetic\n"
+	"  --participant-set K=V[,K=V]  override participant values, e.g. hpt_c=41\n"
+	"  --thermode-area CM2  contact area stored with the data (default 9)\n";
+
+static const char check_help[] =
+	"usage: qst check PROTOCOL.lua [--seed N] [--participant NAME]\n"
+	"                 [--participant-set K=V,...]\n"
+	"\n"
+	"Dry-runs the script on the simulated station in virtual time, touching\n"
+	"no hardware and writing no file, and prints its sections, the trials\n"
+	"per test, the expected duration and the stimulus envelope. A script\n"
+	"that fails, or asks for a stimulus the safety supervisor refuses, makes\n"
+	"the check fail (exit status 3).\n";
+
+struct run_options {
+	const char *protocol;
+	const char *out;
+	const char *ref;
+	const char *participant;
+	const char *participant_set;
+	bool overwrite, skip_check, seed_given;
+	enum qst_clock_mode clock;
+	uint64_t seed;
+	struct qst_session_meta meta;
+};
+
+enum {
+	OPT_SUBJECT = 256, OPT_SEX, OPT_AGE, OPT_SITE, OPT_SIDE, OPT_OPERATOR,
+	OPT_OUT, OPT_OVERWRITE, OPT_SEED, OPT_STATION, OPT_CLOCK,
+	OPT_PARTICIPANT, OPT_PARTICIPANT_SET, OPT_REF, OPT_SKIP_CHECK,
+	OPT_AREA, OPT_HELP,
+};
+
+static const struct option long_options[] = {
+	{ "subject", required_argument, NULL, OPT_SUBJECT },
+	{ "sex", required_argument, NULL, OPT_SEX },
+	{ "age", required_argument, NULL, OPT_AGE },
+	{ "site", required_argument, NULL, OPT_SITE },
+	{ "side", required_argument, NULL, OPT_SIDE },
+	{ "operator", required_argument, NULL, OPT_OPERATOR },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "station", required_argument, NULL, OPT_STATION },
+	{ "clock", required_argument, NULL, OPT_CLOCK },
+	{ "participant", required_argument, NULL, OPT_PARTICIPANT },
+	{ "participant-set", required_argument, NULL, OPT_PARTICIPANT_SET },
+	{ "ref", required_argument, NULL, OPT_REF },
+	{ "skip-check", no_argument, NULL, OPT_SKIP_CHECK },
+	{ "thermode-area", required_argument, NULL, OPT_AREA },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A pseudonym: short, plain characters, and at least one digit so that a
+ * bare name ("Smith") is refused. */
+static bool valid_subject_id(const char *id)
+{
+	size_t n = strlen(id);
+	bool digit = false;
+	if (n < 2 || n > 32)
+		return false;
+	for (const char *c = id; *c; c++) {
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+			return false;
+		digit = digit || isdigit((unsigned char)*c);
+	}
+	return digit;
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool one_of(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
+
+static int bad(const char *fmt, const char *value)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), fmt, value);
+	qst_cli_error("%s", msg);
+	return QST_EXIT_USAGE;
+}
+
+static int take_subject_option(struct run_options *o, int opt, const char *arg)
+{
+	static const char *const sites[] = { "face", "hand", "foot", "trunk", "other", NULL };
+	static const char *const sides[] = { "left", "right", NULL };
+	struct qst_session_meta *m = &o->meta;
+	long v;
+	switch (opt) {
+	case OPT_SUBJECT:
+		if (!valid_subject_id(arg))
+			return bad("--subject '%s' is not a pseudonym: use 2-32 letters, digits, "
+				   "'-' or '_' including at least one digit (never a name)", arg);
+		snprintf(m->subject_id, sizeof(m->subject_id), "%s", arg);
+		return 0;
+	case OPT_SEX:
+		if (strlen(arg) != 1 || !strchr("FfMm", arg[0]))
+			return bad("--sex '%s' must be F or M (the reference data's strata)", arg);
+		m->sex = (char)toupper((unsigned char)arg[0]);
+		return 0;
+	case OPT_AGE:
+		if (!parse_long(arg, 1, 120, &v))
+			return bad("--age '%s' must be whole years between 1 and 120", arg);
+		m->age_years = (int)v;
+		return 0;
+	case OPT_SITE:
+		if (!one_of(arg, sites))
+			return bad("--site '%s' must be face, hand, foot, trunk or other", arg);
+		snprintf(m->site, sizeof(m->site), "%s", arg);
+		return 0;
+	case OPT_SIDE:
+		if (!one_of(arg, sides))
+			return bad("--side '%s' must be left or right", arg);
+		snprintf(m->side, sizeof(m->side), "%s", arg);
+		return 0;
+	case OPT_OPERATOR:
+		if (strlen(arg) >= sizeof(m->operator_name))
+			return bad("--operator '%s' is too long", arg);
+		snprintf(m->operator_name, sizeof(m->operator_name), "%s", arg);
+		return 0;
+	}
+	return -1;
+}
+
+static int take_station_option(struct run_options *o, int opt, const char *arg)
+{
+	long long seed;
+	char *end;
+	switch (opt) {
+	case OPT_SEED:
+		errno = 0;
+		seed = strtoll(arg, &end, 10);
+		if (errno || end == arg || *end || seed < 0)
+			return bad("--seed '%s' must be a non-negative integer", arg);
+		o->seed = (uint64_t)seed;
+		o->seed_given = true;
+		return 0;
+	case OPT_STATION:
+		if (strcmp(arg, "simulated") != 0)
+			return bad("--station '%s': only the built-in simulated station is "
+				   "available in this version", arg);
+		return 0;
+	case OPT_CLOCK:
+		if (!strcmp(arg, "virtual"))
+			o->clock = QST_CLOCK_VIRTUAL;
+		else if (!strcmp(arg, "real"))
+			o->clock = QST_CLOCK_REAL;
+		else
+			return bad("--clock '%s' must be virtual or real", arg);
+		return 0;
+	case OPT_PARTICIPANT:
+		o->participant = arg;
+		return 0;
+	case OPT_PARTICIPANT_SET:
+		o->participant_set = arg;
+		return 0;
+	case OPT_AREA:
+		if (!parse_double(arg, 0.01, 100.0, &o->meta.thermode_area_cm2))
+			return bad("--thermode-area '%s' must be in 0.01-100 cm2", arg);
+		return 0;
+	}
+	return -1;
+}
+
+static int take_option(struct run_options *o, int opt, const char *arg)
+{
+	int ret = take_subject_option(o, opt, arg);
+	if (ret >= 0)
+		return ret;
+	ret = take_station_option(o, opt, arg);
+	if (ret >= 0)
+		return ret;
+	switch (opt) {
+	case OPT_OUT:
+		o->out = arg;
+		return 0;
+	case OPT_OVERWRITE:
+		o->overwrite = true;
+		return 0;
+	case OPT_REF:
+		o->ref = arg;
+		return 0;
+	case OPT_SKIP_CHECK:
+		o->skip_check = true;
+		return 0;
+	default:
+		return QST_EXIT_USAGE;
+	}
+}
+
+/* Parse argv; returns -1 to go on, or an exit code. */
+static int parse_options(int argc, char **argv, struct run_options *o,
+			 const char *help)
+{
+	*o = (struct run_options){ .clock = QST_CLOCK_VIRTUAL, .participant = "healthy" };
+	o->meta.thermode_area_cm2 = 9.0;
+	optind = 1;
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		if (opt == OPT_HELP) {
+			fputs(help, stdout);
+			return QST_EXIT_OK;
+		}
+		if (opt == '?') {
+			qst_cli_error("unknown or incomplete option '%s' (see --help)",
+				      argv[optind - 1]);
+			return QST_EXIT_USAGE;
+		}
+		int ret = take_option(o, opt, optarg);
+		if (ret)
+			return ret;
+	}
+	if (optind != argc - 1) {
+		qst_cli_error(optind >= argc ? "no protocol script given (see --help)" :
+			      "expected one protocol script, got extra arguments");
+		return QST_EXIT_USAGE;
+	}
+	o->protocol = argv[optind];
+	if (!o->seed_given)
+		o->seed = (uint64_t)time(NULL);
+	return -1;
+}
+
+static int require_subject(const struct run_options *o)
+{
+	const struct qst_session_meta *m = &o->meta;
+	const char *missing = !m->subject_id[0] ? "--subject" : !m->sex ? "--sex" :
+			      !m->age_years ? "--age" : !m->site[0] ? "--site" :
+			      !o->out ? "--out" : NULL;
+	if (missing) {
+		qst_cli_error("%s is required (see qst run --help)", missing);
+		return QST_EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int build_config(const struct run_options *o,
+			struct qst_session_config *cfg, char **text)
+{
+	size_t len;
+	int ret = qst_read_file(o->protocol, text, &len);
+	if (ret < 0) {
+		qst_cli_error("cannot read protocol %s: %s", o->protocol,
+			      qst_strerror(ret));
+		return QST_EXIT_FILE;
+	}
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->protocol_path = o->protocol;
+	cfg->protocol_text = *text;
+	cfg->protocol_len = len;
+	cfg->meta = o->meta;
+	cfg->station.clock_mode = o->clock;
+	cfg->station.seed = o->seed;
+	char err[256];
+	if (qst_participant_profile_builtin(o->participant,
+					    &cfg->station.participant) < 0) {
+		qst_cli_error("--participant '%s' is not a built-in profile "
+			      "(healthy, hyperalgesic, hypoesthetic)", o->participant);
+		return QST_EXIT_USAGE;
+	}
+	if (o->participant_set &&
+	    qst_participant_profile_parse(&cfg->station.participant,
+					  o->participant_set, err, sizeof(err)) < 0) {
+		qst_cli_error("--participant-set: %s", err);
+		return QST_EXIT_USAGE;
+	}
+	qst_thermal_limits_default(&cfg->limits);
+	cfg->script_limits.memory_bytes = QST_SCRIPT_DEFAULT_MEMORY;
+	cfg->script_limits.instructions = QST_SCRIPT_DEFAULT_INSTRUCTIONS;
+	return -1;
+}
+
+static void fill_station_meta(struct qst_session_config *cfg)
+{
+	struct qst_session_meta *m = &cfg->meta;
+	const struct qst_participant_profile *p = &cfg->station.participant;
+	snprintf(m->software_version, sizeof(m->software_version), "%s", QST_VERSION);
+	snprintf(m->station, sizeof(m->station), "simulated");
+	snprintf(m->clock_source, sizeof(m->clock_source), "%s",
+		 cfg->station.clock_mode == QST_CLOCK_VIRTUAL ? "virtual" :
+		 "CLOCK_MONOTONIC");
+	m->seed = cfg->station.seed;
+	snprintf(m->participant_profile, sizeof(m->participant_profile), "%s", p->name);
+	const struct { const char *k; double v; } truth[] = {
+		{ "cdt_delta_c", p->cdt_delta_c }, { "wdt_delta_c", p->wdt_delta_c },
+		{ "tsl_c", p->tsl_c }, { "phs_probability", p->phs_probability },
+		{ "cpt_c", p->cpt_c }, { "hpt_c", p->hpt_c },
+		{ "detect_sd_c", p->detect_sd_c }, { "pain_sd_c", p->pain_sd_c },
+		{ "rt_mean_s", p->rt_mean_s }, { "rt_sd_s", p->rt_sd_s },
+	};
+	m->n_sim_truth = (int)(sizeof(truth) / sizeof(truth[0]));
+	for (int i = 0; i < m->n_sim_truth; i++) {
+		snprintf(m->sim_truth[i].key, sizeof(m->sim_truth[i].key), "%s", truth[i].k);
+		m->sim_truth[i].value = truth[i].v;
+	}
+}
+
+static void print_duration(FILE *f, const char *label, int64_t ns)
+{
+	long s = (long)llround(qst_ns_to_s(ns));
+	fprintf(f, "%s%ld min %02ld s", label, s / 60, s % 60);
+}
+
+static void print_check(FILE *f, const struct qst_session_summary *sum)
+{
+	fprintf(f, "protocol:  %s %s\n", sum->protocol_name, sum->protocol_version);
+	fprintf(f, "sections:  %d\n", sum->sections);
+	fprintf(f, "trials:    %d", sum->trials);
+	for (int p = 0; p < QST_PARAM_COUNT; p++)
+		if (sum->tests[p])
+			fprintf(f, "%s%s %d", p ? ", " : " (", qst_param_name(p), sum->tests[p]);
+	fprintf(f, ")\n");
+	print_duration(f, "duration:  ", sum->duration_ns);
+	fprintf(f, " (simulated participant; a real one differs by seconds)\n");
+	if (isfinite(sum->min_commanded_c))
+		fprintf(f, "envelope:  %.1f to %.1f degC, fastest rate %.1f degC/s\n",
+			sum->min_commanded_c, sum->max_commanded_c, sum->max_rate_c_s);
+	fprintf(f, "cut-offs:  %d   refusals: %d\n", sum->cutoffs, sum->refusals);
+}
+
+/* Dry run on the simulated station in virtual time, nothing recorded. */
+static int dry_run(const struct qst_session_config *base,
+		   struct qst_session_summary *sum)
+{
+	struct qst_session_config cfg = *base;
+	cfg.out_path = NULL;
+	cfg.console = NULL;
+	cfg.station.clock_mode = QST_CLOCK_VIRTUAL;
+	return qst_session_run(&cfg, sum);
+}
+
+int qst_cli_check(int argc, char **argv)
+{
+	struct run_options o;
+	int ret = parse_options(argc, argv, &o, check_help);
+	if (ret >= 0)
+		return ret;
+	struct qst_session_config cfg;
+	char *text = NULL;
+	ret = build_config(&o, &cfg, &text);
+	if (ret >= 0) {
+		free(text);
+		return ret;
+	}
+	cfg.meta.sex = 'F';
+	cfg.meta.age_years = 30;
+	struct qst_session_summary sum;
+	int err = dry_run(&cfg, &sum);
+	print_check(stdout, &sum);
+	free(text);
+	if (err < 0) {
+		qst_cli_error("check failed: %s", sum.error);
+		return qst_cli_exit_code(err);
+	}
+	printf("check passed\n");
+	return QST_EXIT_OK;
+}
+
+static bool refuse_existing(const struct run_options *o)
+{
+	struct stat sb;
+	if (o->overwrite || stat(o->out, &sb) != 0)
+		return false;
+	qst_cli_error("%s exists; refusing to overwrite a session file "
+		      "(choose another --out, or add --overwrite)", o->out);
+	return true;
+}
+
+static int run_session(struct qst_session_config *cfg,
+		       const struct run_options *o)
+{
+	struct qst_session_summary sum;
+	if (!o->skip_check) {
+		if (dry_run(cfg, &sum) < 0) {
+			qst_cli_error("protocol check failed, nothing was run: %s", sum.error);
+			return qst_cli_exit_code(sum.result);
+		}
+		fprintf(stderr, "qst: %s %s checked: %d trials, ", sum.protocol_name,
+			sum.protocol_version, sum.trials);
+		print_duration(stderr, "about ", sum.duration_ns);
+		fprintf(stderr, " of session time\n");
+	}
+	cfg->out_path = o->out;
+	cfg->overwrite = o->overwrite;
+	cfg->console = stderr;
+	cfg->console_is_tty = isatty(fileno(stderr));
+	int64_t wall0 = qst_monotonic_ns();
+	int err = qst_session_run(cfg, &sum);
+	double wall = qst_ns_to_s(qst_monotonic_ns() - wall0);
+	if (err < 0)
+		qst_cli_error("session stopped: %s", sum.error);
+	if (sum.recorded) {
+		fprintf(stderr, "qst: wrote %s: %d trials, session time %.1f s (%s clock), "
+			"wall time %.2f s\n", o->out, sum.trials,
+			qst_ns_to_s(sum.duration_ns),
+			cfg->station.clock_mode == QST_CLOCK_VIRTUAL ? "virtual" : "real",
+			wall);
+		if (sum.trials > 0) {
+			int aret = qst_cli_analyze_file(o->out, o->ref, stdout);
+			if (err == QST_OK && aret != QST_EXIT_OK)
+				return aret;
+		}
+	}
+	return qst_cli_exit_code(err);
+}
+
+int qst_cli_run(int argc, char **argv)
+{
+	struct run_options o;
+	int ret = parse_options(argc, argv, &o, run_help);
+	if (ret >= 0)
+		return ret;
+	if ((ret = require_subject(&o)) >= 0)
+		return ret;
+	if (refuse_existing(&o))
+		return QST_EXIT_FILE;
+	struct qst_session_config cfg;
+	char *text = NULL;
+	ret = build_config(&o, &cfg, &text);
+	if (ret < 0) {
+		fill_station_meta(&cfg);
+		ret = run_session(&cfg, &o);
+	}
+	free(text);
+	return ret;
+}

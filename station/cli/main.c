@@ -1,0 +1,92 @@
+/*
+ * qst — the QST lab station controller.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "qst_cli.h"
+#include "qst_core.h"
+
+static const char usage_text[] =
+	"usage: qst <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  run PROTOCOL.lua --subject ID --sex F|M --age N --site SITE --out FILE.h5\n"
+	"                     run a session and write one HDF5 file\n"
+	"  check PROTOCOL.lua  dry-run a protocol on the simulated station: steps,\n"
+	"                     expected duration, stimulus envelope\n"
+	"  analyze FILE.h5     compute DFNS parameters and z-scores into /analysis\n"
+	"  recover FILE.h5.journal\n"
+	"                     rebuild a session file from its crash journal\n"
+	"\n"
+	"`qst <command> --help` describes a command's options.\n"
+	"Environment: QST_LOG=error|warn|info|debug|spew sets the log level;\n"
+	"QST_DATADIR is where the reference tables live.\n"
+	"\n"
+	"exit status: 0 success, 1 error, 2 usage, 3 protocol error or safety\n"
+	"refusal, 4 device fault, 5 session file could not be written or read\n";
+
+void qst_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("qst: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+int qst_cli_exit_code(int err)
+{
+	switch (err) {
+	case QST_OK:
+		return QST_EXIT_OK;
+	case QST_ERR_ARG:
+		return QST_EXIT_USAGE;
+	case QST_ERR_SCRIPT:
+	case QST_ERR_LIMIT:
+	case QST_ERR_UNSUPPORTED:
+		return QST_EXIT_PROTOCOL;
+	case QST_ERR_DEVICE:
+	case QST_ERR_TIMEOUT:
+		return QST_EXIT_DEVICE;
+	case QST_ERR_IO:
+	case QST_ERR_EXISTS:
+	case QST_ERR_HDF5:
+	case QST_ERR_NOTFOUND:
+	case QST_ERR_CHECKSUM:
+	case QST_ERR_DATA:
+		return QST_EXIT_FILE;
+	default:
+		return QST_EXIT_ERROR;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	qst_log_init_from_env();
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return QST_EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return QST_EXIT_OK;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("qst %s\n", QST_VERSION);
+		return QST_EXIT_OK;
+	}
+	if (!strcmp(cmd, "run"))
+		return qst_cli_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return qst_cli_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "analyze") || !strcmp(cmd, "analyse"))
+		return qst_cli_analyze(argc - 1, argv + 1);
+	if (!strcmp(cmd, "recover"))
+		return qst_cli_recover(argc - 1, argv + 1);
+	qst_cli_error("unknown command '%s' (try qst --help)", cmd);
+	return QST_EXIT_USAGE;
+}

@@ -1,0 +1,56 @@
+/*
+ * qst session — one run of a protocol script on a station: the script
+ * engine's host, the methods' rig, the supervisor in front of every
+ * stimulus, and the recorder behind every event.
+ */
+#ifndef QST_STATION_QST_SESSION_H
+#define QST_STATION_QST_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "qst_analysis.h"
+#include "qst_protocol.h"
+#include "qst_recorder.h"
+#include "qst_station.h"
+#include "qst_supervisor.h"
+
+struct qst_session_config {
+	const char *protocol_path;
+	const char *protocol_text;
+	size_t protocol_len;
+	/* Subject, operator and station fields; protocol fields are filled
+	 * from the script's qst.protocol{} declaration. */
+	struct qst_session_meta meta;
+	const char *out_path;  /* NULL: dry run, nothing recorded (qst check) */
+	bool overwrite;
+	struct qst_station_config station;
+	struct qst_thermal_limits limits;
+	struct qst_script_limits script_limits;
+	FILE *console;         /* operator output, NULL for none */
+	bool console_is_tty;   /* live status line instead of plain lines */
+};
+
+/* What a run did, for the operator and for `qst check`. */
+struct qst_session_summary {
+	int result;               /* QST_OK or the error that ended the run */
+	char error[512];          /* the reason, when result < 0 */
+	char protocol_name[128];
+	char protocol_version[32];
+	int trials;
+	int cutoffs;
+	int refusals;
+	int sections;
+	int tests[QST_PARAM_COUNT]; /* trials per parameter */
+	int64_t duration_ns;      /* session clock at the end */
+	double min_commanded_c;   /* stimulus envelope actually commanded */
+	double max_commanded_c;
+	double max_rate_c_s;
+	bool recorded;            /* a session file exists (out_path) */
+};
+
+int qst_session_run(const struct qst_session_config *cfg,
+		    struct qst_session_summary *summary);
+
+#endif

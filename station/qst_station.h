@@ -1,0 +1,108 @@
+/*
+ * qst station — the devices of one lab station and the single event queue
+ * their bytes turn into.
+ *
+ * Drivers parse bytes into timestamped events; the station pushes them into
+ * one queue and the session pops them. On the simulated station each
+ * device's simulator sits on the far end of a transport, and the virtual
+ * participant feels the simulated thermode's plate and presses keys on the
+ * simulated response pad. On a virtual clock the station steps all of them
+ * itself, jumping straight to the next moment anything happens; on a real
+ * clock an I/O thread does the same against CLOCK_MONOTONIC.
+ */
+#ifndef QST_STATION_QST_STATION_H
+#define QST_STATION_QST_STATION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qst_core.h"
+#include "qst_drivers.h"
+#include "qst_participant.h"
+#include "qst_sim.h"
+
+/* ----------------------------------------------------------- event queue */
+
+#define QST_EVQ_CAPACITY 16384
+
+/* A bounded FIFO between device I/O and the session, safe across threads. */
+struct qst_evq {
+	pthread_mutex_t lock;
+	pthread_cond_t nonempty;
+	struct qst_event *ring;
+	size_t head, count;
+	uint64_t dropped;
+};
+
+int qst_evq_init(struct qst_evq *q);
+void qst_evq_destroy(struct qst_evq *q);
+/* Never blocks; when full the event is counted as dropped (and logged). */
+void qst_evq_push(struct qst_evq *q, const struct qst_event *ev);
+bool qst_evq_pop(struct qst_evq *q, struct qst_event *ev);
+/* Real clock: wait until an event is queued or CLOCK_MONOTONIC passes
+ * abs_mono_ns. Returns true with *ev filled when one arrived. */
+bool qst_evq_pop_wait(struct qst_evq *q, int64_t abs_mono_ns,
+		      struct qst_event *ev);
+
+/* --------------------------------------------------------------- station */
+
+enum qst_role {
+	QST_ROLE_THERMAL = 0,
+	QST_ROLE_RESPONSE = 1,
+	QST_ROLE_COUNT
+};
+
+struct qst_station_config {
+	enum qst_clock_mode clock_mode;
+	uint64_t seed;                        /* simulation and jitter RNG */
+	struct qst_participant_profile participant;
+};
+
+struct qst_station {
+	struct qst_clock clock;
+	struct qst_evq queue;
+	struct qst_dev dev[QST_ROLE_COUNT];
+	bool dev_open[QST_ROLE_COUNT];
+	/* simulation (every station is simulated until the drivers issue) */
+	struct qst_tcs2_sim *tcs2_sim;
+	struct qst_xid_sim *xid_sim;
+	struct qst_participant *participant;
+	/* guards devices, simulators and participant against the I/O thread */
+	pthread_mutex_t lock;
+	pthread_t io_thread;
+	bool io_running;
+	volatile bool io_stop;
+	int64_t last_pump_ns;
+};
+
+/* Build the simulated station, open and identify both devices. */
+int qst_station_open_simulated(const struct qst_station_config *cfg,
+			       struct qst_station **out, char *errbuf,
+			       size_t errlen);
+void qst_station_close(struct qst_station *st);
+
+int64_t qst_station_now(struct qst_station *st);
+
+/*
+ * Next device event, or 0 when the session clock reaches deadline_ns first
+ * (on a virtual clock time jumps to whatever happens next). Returns 1 with
+ * *ev filled, 0 on deadline, or a negative qst_err.
+ */
+int qst_station_next_event(struct qst_station *st, int64_t deadline_ns,
+			   struct qst_event *ev);
+
+/* Device operations under the station lock (the I/O thread runs beside). */
+int qst_station_thermal_ramp(struct qst_station *st, double target_c,
+			     double rate_c_s, double hold_s,
+			     double return_c_s);
+int qst_station_thermal_neutral(struct qst_station *st, double celsius);
+int qst_station_thermal_max(struct qst_station *st, double celsius);
+int qst_station_thermal_abort(struct qst_station *st);
+int qst_station_response_reset(struct qst_station *st);
+
+/* Tell the virtual participant what is being asked (no-op on hardware). */
+void qst_station_participant_task(struct qst_station *st,
+				  const struct qst_task *task);
+
+#endif

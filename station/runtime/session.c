@@ -1,0 +1,662 @@
+/*
+ * One session: script host, method rig, supervisor and recorder wired
+ * together (qst_session.h).
+ */
+#define LOG_PREFIX "session: "
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qst_methods.h"
+#include "qst_session.h"
+
+/* Readback kept for "temperature at the press" lookups: 20 s at 100 Hz. */
+#define HISTORY 2048
+
+/* One thermal stimulus as commanded: ramp, hold, return to neutral. */
+struct setpoint {
+	int64_t t0_ns;
+	double from_c, target_c, rate_c_s, hold_s, return_c_s, neutral_c;
+};
+
+struct readback {
+	int64_t t_ns;
+	double c;
+};
+
+struct session {
+	const struct qst_session_config *cfg;
+	struct qst_session_summary *sum;
+	struct qst_station *st;
+	struct qst_recorder *rec;
+	struct qst_rng rng;
+	bool declared;
+	int next_trial_id;
+	int current_trial;
+	int current_test;
+	double neutral_c;
+	struct setpoint sp, prev_sp;
+	bool stimulating;          /* watchdog armed */
+	struct readback hist[HISTORY];
+	size_t hist_n, hist_next;
+	int64_t last_readback_ns;
+	double last_measured_c;
+	char err[512];
+	char status[160];
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static int fail(struct session *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct session *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static void record_event(struct session *s, int code, int source,
+			 double value, double value2, const char *msg)
+{
+	if (!s->rec)
+		return;
+	struct qst_event_record e = {
+		.t_ns = qst_station_now(s->st), .code = code, .source = source,
+		.trial = s->current_trial, .value = value, .value2 = value2,
+		.message = msg,
+	};
+	int ret = qst_recorder_event(s->rec, &e);
+	if (ret < 0)
+		qst_err("cannot record event %s: %s", qst_event_code_name(code),
+			qst_strerror(ret));
+}
+
+static void console_line(struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void console_line(struct session *s, const char *fmt, ...)
+{
+	FILE *f = s->cfg->console;
+	if (!f)
+		return;
+	double t = qst_ns_to_s(qst_station_now(s->st));
+	if (s->cfg->console_is_tty)
+		fputs("\r\033[K", f);
+	fprintf(f, "[%7.1f s] ", t);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	if (s->cfg->console_is_tty && s->status[0])
+		fprintf(f, "%s", s->status);
+	fflush(f);
+}
+
+static void console_status(struct session *s, double measured_c)
+{
+	if (!s->cfg->console || !s->cfg->console_is_tty)
+		return;
+	snprintf(s->status, sizeof(s->status), "  %s  thermode %5.1f degC  t=%.1f s",
+		 s->current_test >= 0 ? qst_param_name(s->current_test) : "-",
+		 measured_c, qst_ns_to_s(qst_station_now(s->st)));
+	fprintf(s->cfg->console, "\r\033[K%s", s->status);
+	fflush(s->cfg->console);
+}
+
+/* ------------------------------------------------------ commanded model */
+
+static double setpoint_at(const struct setpoint *sp, int64_t t_ns)
+{
+	double dt = qst_ns_to_s(t_ns - sp->t0_ns);
+	double rise = fabs(sp->target_c - sp->from_c) / sp->rate_c_s;
+	if (dt <= rise)
+		return sp->from_c + copysign(sp->rate_c_s * dt,
+					     sp->target_c - sp->from_c);
+	dt -= rise + sp->hold_s;
+	if (dt <= 0)
+		return sp->target_c;
+	double back = fabs(sp->neutral_c - sp->target_c) / sp->return_c_s;
+	if (dt >= back)
+		return sp->neutral_c;
+	return sp->target_c + copysign(sp->return_c_s * dt,
+				       sp->neutral_c - sp->target_c);
+}
+
+static double commanded_at(void *rig, int64_t t_ns)
+{
+	struct session *s = rig;
+	if (s->sp.rate_c_s <= 0)
+		return s->neutral_c;
+	const struct setpoint *sp = t_ns >= s->sp.t0_ns || s->prev_sp.rate_c_s <= 0 ?
+					    &s->sp : &s->prev_sp;
+	return setpoint_at(sp, t_ns);
+}
+
+static double measured_at(void *rig, int64_t t_ns)
+{
+	struct session *s = rig;
+	for (size_t i = 0; i < s->hist_n; i++) {
+		size_t k = (s->hist_next + HISTORY - 1 - i) % HISTORY;
+		if (s->hist[k].t_ns <= t_ns)
+			return s->hist[k].c;
+	}
+	return NAN;
+}
+
+/* ------------------------------------------------------- event handling */
+
+static int on_temperature(struct session *s, const struct qst_event *ev)
+{
+	double sum = 0;
+	for (int z = 0; z < QST_THERMODE_ZONES; z++)
+		sum += ev->u.temp.zone_c[z];
+	double measured = sum / QST_THERMODE_ZONES;
+	s->hist[s->hist_next] = (struct readback){ ev->t_ns, measured };
+	s->hist_next = (s->hist_next + 1) % HISTORY;
+	if (s->hist_n < HISTORY)
+		s->hist_n++;
+	s->last_readback_ns = ev->t_ns;
+	s->last_measured_c = measured;
+	if (s->rec) {
+		struct qst_temp_sample smp = {
+			.t_ns = ev->t_ns, .commanded_c = commanded_at(s, ev->t_ns),
+			.measured_c = measured, .neutral_c = ev->u.temp.neutral_c,
+		};
+		memcpy(smp.zone_c, ev->u.temp.zone_c, sizeof(smp.zone_c));
+		int ret = qst_recorder_temperature(s->rec, &smp);
+		if (ret < 0)
+			return fail(s, ret, "cannot record temperature: %s",
+				    qst_strerror(ret));
+	}
+	char why[160];
+	if (qst_supervisor_check_readback(&s->cfg->limits, measured, why,
+					  sizeof(why)) < 0) {
+		qst_station_thermal_abort(s->st);
+		record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, measured,
+			     NAN, why);
+		return fail(s, QST_ERR_LIMIT, "stimulation aborted: %s", why);
+	}
+	console_status(s, measured);
+	return QST_OK;
+}
+
+/* Pump device events until a key press (if press != NULL), a temperature
+ * condition, or the deadline. 1: press or condition met; 0: deadline. */
+static int pump(struct session *s, int64_t deadline, struct qst_press *press,
+		const double *settle_target, double tol)
+{
+	const int64_t watchdog = s->cfg->limits.readback_timeout_ns;
+	for (;;) {
+		int64_t until = deadline;
+		if (s->stimulating && s->last_readback_ns + watchdog < until)
+			until = s->last_readback_ns + watchdog;
+		struct qst_event ev;
+		int got = qst_station_next_event(s->st, until, &ev);
+		if (got < 0)
+			return fail(s, got, "station: %s", qst_strerror(got));
+		if (got == 0) {
+			if (until == deadline)
+				return 0;
+			qst_station_thermal_abort(s->st);
+			record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR,
+				     NAN, NAN, "no thermode readback within 500 ms");
+			return fail(s, QST_ERR_DEVICE,
+				    "stimulation aborted: no thermode readback for %.0f ms",
+				    qst_ns_to_s(watchdog) * 1e3);
+		}
+		int ret = QST_OK;
+		switch (ev.type) {
+		case QST_EV_TEMPERATURE:
+			ret = on_temperature(s, &ev);
+			if (ret == QST_OK && settle_target &&
+			    fabs(s->last_measured_c - *settle_target) <= tol)
+				return 1;
+			break;
+		case QST_EV_BUTTON: {
+			double rt = ev.u.button.device_rt_ms >= 0 ?
+					    ev.u.button.device_rt_ms / 1e3 : NAN;
+			record_event(s, ev.u.button.pressed ? QST_EVC_RESPONSE_PRESS :
+							     QST_EVC_RESPONSE_RELEASE,
+				     QST_EVS_RESPONSE, ev.u.button.key, rt, NULL);
+			if (press && ev.u.button.pressed) {
+				*press = (struct qst_press){ ev.t_ns, ev.u.button.key, rt };
+				return 1;
+			}
+			break;
+		}
+		case QST_EV_DEVICE_FAULT:
+			record_event(s, QST_EVC_DEVICE_FAULT, ev.device == QST_ROLE_THERMAL ?
+				     QST_EVS_THERMAL : QST_EVS_RESPONSE, NAN, NAN, ev.u.text);
+			qst_station_thermal_abort(s->st);
+			return fail(s, QST_ERR_DEVICE, "device fault: %s", ev.u.text);
+		default:
+			qst_dbg("device %d says: %s", ev.device, ev.u.text);
+			break;
+		}
+		if (ret < 0)
+			return ret;
+	}
+}
+
+/* ------------------------------------------------------------- the rig */
+
+static int64_t rig_now(void *rig)
+{
+	return qst_station_now(((struct session *)rig)->st);
+}
+
+static int refuse(struct session *s, const char *why)
+{
+	s->sum->refusals++;
+	record_event(s, QST_EVC_REFUSAL, QST_EVS_SUPERVISOR, NAN, NAN, why);
+	/* Whatever was running, the thermode goes back to baseline. */
+	qst_station_thermal_abort(s->st);
+	s->stimulating = false;
+	return fail(s, QST_ERR_LIMIT, "refused by the safety supervisor: %s", why);
+}
+
+static void note_envelope(struct session *s, double c, double rate)
+{
+	struct qst_session_summary *m = s->sum;
+	if (c < m->min_commanded_c)
+		m->min_commanded_c = c;
+	if (c > m->max_commanded_c)
+		m->max_commanded_c = c;
+	if (rate > m->max_rate_c_s)
+		m->max_rate_c_s = rate;
+}
+
+static int rig_ramp(void *rig, double target_c, double rate_c_s,
+		    double hold_s, double return_c_s)
+{
+	struct session *s = rig;
+	char why[200];
+	if (qst_supervisor_check_ramp(&s->cfg->limits, target_c, rate_c_s, hold_s,
+				      return_c_s, why, sizeof(why)) < 0)
+		return refuse(s, why);
+	int64_t now = qst_station_now(s->st);
+	double from = isnan(s->last_measured_c) ? commanded_at(s, now) :
+						  s->last_measured_c;
+	int ret = qst_station_thermal_ramp(s->st, target_c, rate_c_s, hold_s,
+					   return_c_s);
+	if (ret < 0)
+		return fail(s, ret, "thermode refused the ramp to %.1f degC: %s",
+			    target_c, qst_strerror(ret));
+	s->prev_sp = s->sp;
+	s->sp = (struct setpoint){ now, from, target_c, rate_c_s, hold_s,
+				   return_c_s, s->neutral_c };
+	s->stimulating = true;
+	s->last_readback_ns = now;
+	note_envelope(s, target_c, rate_c_s > return_c_s ? rate_c_s : return_c_s);
+	record_event(s, QST_EVC_STIM_RAMP, QST_EVS_THERMAL, target_c, rate_c_s, NULL);
+	return QST_OK;
+}
+
+static int rig_set_baseline(void *rig, double celsius)
+{
+	struct session *s = rig;
+	char why[200];
+	if (qst_supervisor_check_neutral(&s->cfg->limits, celsius, why,
+					 sizeof(why)) < 0)
+		return refuse(s, why);
+	if (celsius == s->neutral_c)
+		return QST_OK;
+	int ret = qst_station_thermal_neutral(s->st, celsius);
+	if (ret < 0)
+		return fail(s, ret, "thermode refused baseline %.1f degC: %s",
+			    celsius, qst_strerror(ret));
+	s->neutral_c = celsius;
+	note_envelope(s, celsius, 0);
+	record_event(s, QST_EVC_STIM_NEUTRAL, QST_EVS_THERMAL, celsius, NAN, NULL);
+	return QST_OK;
+}
+
+static int rig_reset_timer(void *rig)
+{
+	struct session *s = rig;
+	int ret = qst_station_response_reset(s->st);
+	return ret < 0 ? fail(s, ret, "response pad: %s", qst_strerror(ret)) : ret;
+}
+
+static int rig_await_press(void *rig, int64_t deadline_ns,
+			   struct qst_press *press)
+{
+	return pump(rig, deadline_ns, press, NULL, 0);
+}
+
+static int rig_await_temperature(void *rig, double target_c, double tol_c,
+				 int64_t deadline_ns)
+{
+	struct session *s = rig;
+	if (fabs(s->last_measured_c - target_c) <= tol_c &&
+	    fabs(commanded_at(s, qst_station_now(s->st)) - target_c) <= tol_c) {
+		s->stimulating = false;
+		return 1;
+	}
+	int ret = pump(s, deadline_ns, NULL, &target_c, tol_c);
+	if (ret == 1)
+		s->stimulating = false;
+	return ret;
+}
+
+static void rig_task(void *rig, const struct qst_task *task)
+{
+	qst_station_participant_task(((struct session *)rig)->st, task);
+}
+
+static int rig_trial_begin(void *rig)
+{
+	struct session *s = rig;
+	s->current_trial = s->next_trial_id++;
+	record_event(s, QST_EVC_TRIAL_START, QST_EVS_STATION, s->current_test,
+		     NAN, NULL);
+	return s->current_trial;
+}
+
+static int rig_trial_end(void *rig, const struct qst_trial_record *t)
+{
+	struct session *s = rig;
+	record_event(s, QST_EVC_TRIAL_END, QST_EVS_STATION, t->test,
+		     t->value_measured, NULL);
+	s->sum->trials++;
+	if (t->test >= 0 && t->test < QST_PARAM_COUNT)
+		s->sum->tests[t->test]++;
+	if (t->flags & QST_TRIAL_CUTOFF_REACHED)
+		s->sum->cutoffs++;
+	console_line(s, "%-3s %d%s %6.2f degC%s", qst_param_name(t->test),
+		     t->repetition, t->test == QST_TSL ?
+		     (t->direction > 0 ? " warm" : " cold") : "",
+		     t->value_measured,
+		     (t->flags & QST_TRIAL_CUTOFF_REACHED) ? "  (cut-off)" : "");
+	s->current_trial = -1;
+	if (!s->rec)
+		return QST_OK;
+	int ret = qst_recorder_trial(s->rec, t);
+	return ret < 0 ? fail(s, ret, "cannot record trial %d: %s", t->trial_id,
+			      qst_strerror(ret)) : QST_OK;
+}
+
+static void rig_event(void *rig, int code, double value, double value2,
+		      const char *message)
+{
+	record_event(rig, code, QST_EVS_STATION, value, value2, message);
+}
+
+static double rig_uniform(void *rig)
+{
+	return qst_rng_uniform(&((struct session *)rig)->rng);
+}
+
+static const struct qst_rig_ops rig_ops = {
+	.now = rig_now,
+	.ramp = rig_ramp,
+	.set_baseline = rig_set_baseline,
+	.reset_response_timer = rig_reset_timer,
+	.await_press = rig_await_press,
+	.await_temperature = rig_await_temperature,
+	.measured_at = measured_at,
+	.commanded_at = commanded_at,
+	.task = rig_task,
+	.trial_begin = rig_trial_begin,
+	.trial_end = rig_trial_end,
+	.event = rig_event,
+	.uniform = rig_uniform,
+};
+
+/* ------------------------------------------------------ the script host */
+
+static int host_error(struct session *s, int ret, char *errbuf, size_t errlen)
+{
+	if (ret < 0)
+		snprintf(errbuf, errlen, "%s", s->err[0] ? s->err : qst_strerror(ret));
+	return ret;
+}
+
+static void fill_protocol_meta(struct session *s, struct qst_session_meta *m,
+			       const struct qst_protocol_decl *decl)
+{
+	snprintf(m->protocol_name, sizeof(m->protocol_name), "%s", decl->name);
+	snprintf(m->protocol_version, sizeof(m->protocol_version), "%s",
+		 decl->version);
+	snprintf(m->protocol_path, sizeof(m->protocol_path), "%s",
+		 s->cfg->protocol_path);
+	m->protocol_text = s->cfg->protocol_text;
+	m->protocol_len = s->cfg->protocol_len;
+	qst_sha256_hex(m->protocol_text, m->protocol_len, m->protocol_sha256);
+	m->origin_utc_ns = s->st->clock.origin_utc_ns;
+}
+
+static int add_devices(struct session *s)
+{
+	static const char *const roles[QST_ROLE_COUNT] = { "thermal", "response" };
+	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		const struct qst_dev *d = &s->st->dev[r];
+		struct qst_device_record rec = { 0 };
+		snprintf(rec.role, sizeof(rec.role), "%s", roles[r]);
+		snprintf(rec.driver, sizeof(rec.driver), "%s", d->driver->name);
+		snprintf(rec.model, sizeof(rec.model), "%s", d->info.model);
+		snprintf(rec.serial, sizeof(rec.serial), "%s", d->info.serial);
+		snprintf(rec.firmware, sizeof(rec.firmware), "%s", d->info.firmware);
+		snprintf(rec.transport, sizeof(rec.transport), "%s",
+			 d->transport->description);
+		int ret = qst_recorder_add_device(s->rec, &rec);
+		if (ret < 0)
+			return ret;
+	}
+	return QST_OK;
+}
+
+static bool station_has(const char *cls)
+{
+	return strcmp(cls, "thermal") == 0 || strcmp(cls, "response") == 0;
+}
+
+static int host_declare(void *user, const struct qst_protocol_decl *decl,
+			char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	for (int i = 0; i < decl->n_devices; i++)
+		if (!station_has(decl->devices[i]))
+			return host_error(s, fail(s, QST_ERR_UNSUPPORTED,
+				"the protocol needs a %s device, which this station lacks",
+				decl->devices[i]), errbuf, errlen);
+	snprintf(s->sum->protocol_name, sizeof(s->sum->protocol_name), "%s", decl->name);
+	snprintf(s->sum->protocol_version, sizeof(s->sum->protocol_version), "%s",
+		 decl->version);
+	s->declared = true;
+	console_line(s, "protocol %s %s", decl->name, decl->version);
+	if (!s->cfg->out_path)
+		return QST_OK;
+	struct qst_session_meta meta = s->cfg->meta;
+	fill_protocol_meta(s, &meta, decl);
+	int ret = qst_recorder_create(s->cfg->out_path, &meta, s->cfg->overwrite,
+				      &s->rec);
+	if (ret < 0)
+		return host_error(s, fail(s, ret, "cannot create %s: %s",
+					  s->cfg->out_path, qst_strerror(ret)),
+				  errbuf, errlen);
+	s->sum->recorded = true;
+	ret = add_devices(s);
+	if (ret < 0)
+		return host_error(s, fail(s, ret, "cannot record devices: %s",
+					  qst_strerror(ret)), errbuf, errlen);
+	record_event(s, QST_EVC_SESSION_START, QST_EVS_STATION, NAN, NAN, decl->name);
+	/* The device's own clamp is a second line behind the supervisor. */
+	ret = qst_station_thermal_max(s->st, s->cfg->limits.max_c);
+	return host_error(s, ret < 0 ? fail(s, ret, "thermode refused its maximum: %s",
+					    qst_strerror(ret)) : QST_OK, errbuf, errlen);
+}
+
+static int host_section(void *user, const char *title, char *errbuf,
+			size_t errlen)
+{
+	struct session *s = user;
+	(void)errbuf;
+	(void)errlen;
+	s->sum->sections++;
+	record_event(s, QST_EVC_LOG, QST_EVS_SCRIPT, NAN, NAN, title);
+	console_line(s, "== %s", title);
+	return QST_OK;
+}
+
+static int host_instruct(void *user, const char *text, char *errbuf,
+			 size_t errlen)
+{
+	struct session *s = user;
+	(void)errbuf;
+	(void)errlen;
+	record_event(s, QST_EVC_INSTRUCTION, QST_EVS_SCRIPT, NAN, NAN, text);
+	console_line(s, "say: \"%s\"", text);
+	return QST_OK;
+}
+
+static int run_test(struct session *s, int test, int ret_of_method)
+{
+	record_event(s, QST_EVC_TEST_END, QST_EVS_STATION, test, NAN,
+		     ret_of_method < 0 ? "incomplete" : NULL);
+	s->current_test = -1;
+	return ret_of_method;
+}
+
+static int begin_test(struct session *s, int test)
+{
+	s->current_test = test;
+	record_event(s, QST_EVC_TEST_START, QST_EVS_STATION, test, NAN, NULL);
+	return test;
+}
+
+static int host_limits(void *user, const struct qst_limits_params *p,
+		       char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, p->test);
+	int ret = run_test(s, test, qst_method_limits(&rig_ops, s, p));
+	return host_error(s, ret, errbuf, errlen);
+}
+
+static int host_tsl(void *user, const struct qst_tsl_params *p, char *errbuf,
+		    size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, QST_TSL);
+	int ret = run_test(s, test, qst_method_tsl(&rig_ops, s, p));
+	return host_error(s, ret, errbuf, errlen);
+}
+
+static int host_wait(void *user, double seconds, char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	int ret = qst_method_idle(&rig_ops, s,
+				  qst_station_now(s->st) + qst_s_to_ns(seconds));
+	return host_error(s, ret < 0 ? ret : QST_OK, errbuf, errlen);
+}
+
+static int host_not_done(void *user, int test, const char *reason,
+			 char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	(void)errbuf;
+	(void)errlen;
+	record_event(s, QST_EVC_TEST_NOT_DONE, QST_EVS_SCRIPT, test, NAN, reason);
+	console_line(s, "%s not done: %s", qst_param_name(test), reason);
+	return QST_OK;
+}
+
+static void host_log(void *user, const char *message)
+{
+	struct session *s = user;
+	record_event(s, QST_EVC_LOG, QST_EVS_SCRIPT, NAN, NAN, message);
+	console_line(s, "log: %s", message);
+}
+
+static double host_now(void *user)
+{
+	return qst_ns_to_s(qst_station_now(((struct session *)user)->st));
+}
+
+static const struct qst_script_host script_host = {
+	.declare = host_declare,
+	.section = host_section,
+	.instruct = host_instruct,
+	.limits = host_limits,
+	.tsl = host_tsl,
+	.wait = host_wait,
+	.not_done = host_not_done,
+	.log = host_log,
+	.now = host_now,
+};
+
+/* ----------------------------------------------------------- lifecycle */
+
+static void finish(struct session *s, int result)
+{
+	struct qst_session_summary *m = s->sum;
+	m->result = result;
+	m->duration_ns = qst_station_now(s->st);
+	if (result < 0) {
+		/* Whatever stopped the script, no stimulus outlives it. */
+		qst_station_thermal_abort(s->st);
+		record_event(s, result == QST_ERR_LIMIT ? QST_EVC_REFUSAL :
+			     QST_EVC_SCRIPT_ERROR, QST_EVS_STATION, result, NAN, m->error);
+	}
+	record_event(s, QST_EVC_SESSION_END, QST_EVS_STATION, result, NAN,
+		     result < 0 ? "ended by an error" : "complete");
+	if (s->rec) {
+		int ret = qst_recorder_close(s->rec, result == QST_OK);
+		s->rec = NULL;
+		if (ret < 0 && m->result == QST_OK) {
+			m->result = ret;
+			snprintf(m->error, sizeof(m->error),
+				 "closing the session file failed: %s", qst_strerror(ret));
+		}
+	}
+	if (s->cfg->console && s->cfg->console_is_tty)
+		fputs("\r\033[K", s->cfg->console);
+}
+
+int qst_session_run(const struct qst_session_config *cfg,
+		    struct qst_session_summary *summary)
+{
+	memset(summary, 0, sizeof(*summary));
+	summary->min_commanded_c = INFINITY;
+	summary->max_commanded_c = -INFINITY;
+	struct session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return QST_ERR_NOMEM;
+	s->cfg = cfg;
+	s->sum = summary;
+	s->current_trial = -1;
+	s->current_test = -1;
+	s->neutral_c = 32.0;
+	s->last_measured_c = NAN;
+	qst_rng_seed(&s->rng, cfg->station.seed ^ UINT64_C(0x5e55));
+	int ret = qst_station_open_simulated(&cfg->station, &s->st, summary->error,
+					     sizeof(summary->error));
+	if (ret < 0) {
+		summary->result = ret;
+		free(s);
+		return ret;
+	}
+	ret = qst_script_run(cfg->protocol_text, cfg->protocol_len,
+			     cfg->protocol_path, &cfg->script_limits,
+			     &script_host, s, summary->error,
+			     sizeof(summary->error));
+	if (ret == QST_OK && !s->declared) {
+		ret = QST_ERR_SCRIPT;
+		snprintf(summary->error, sizeof(summary->error),
+			 "%s never called qst.protocol{}", cfg->protocol_path);
+	}
+	finish(s, ret);
+	qst_station_close(s->st);
+	ret = summary->result;
+	free(s);
+	return ret;
+}

@@ -1,0 +1,343 @@
+/*
+ * The simulated station: a TCS II thermode and a Cedrus XID pad, each on
+ * the far end of a byte link, driven through the real drivers, and the
+ * virtual participant between the plate and the keys (qst_station.h).
+ */
+#define LOG_PREFIX "station: "
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qst_station.h"
+
+/* How long a device may take to identify itself after open. */
+#define IDENTIFY_TIMEOUT_NS (3 * QST_NS_PER_S)
+/* Real clock: the I/O thread never sleeps longer than this. */
+#define IO_MAX_SLEEP_NS (2 * QST_NS_PER_MS)
+
+static const char *const role_driver[QST_ROLE_COUNT] = { "tcs2", "xid" };
+
+static void sink_to_queue(const struct qst_event *ev, void *user)
+{
+	qst_evq_push(user, ev);
+}
+
+static int press_on_pad(void *user, int64_t t_ns, int key, bool pressed)
+{
+	return qst_xid_sim_schedule(user, t_ns, key, pressed);
+}
+
+static int64_t next_due(struct qst_station *st)
+{
+	int64_t a = qst_tcs2_sim_next_due(st->tcs2_sim);
+	int64_t b = qst_xid_sim_next_due(st->xid_sim);
+	return a < b ? a : b;
+}
+
+static void drain_transport(struct qst_dev *dev, int64_t t_ns)
+{
+	uint8_t buf[4096];
+	for (;;) {
+		ssize_t n = qst_transport_read(dev->transport, buf, sizeof(buf));
+		if (n < 0) {
+			struct qst_event ev = { .t_ns = t_ns,
+						.type = QST_EV_DEVICE_FAULT };
+			snprintf(ev.u.text, sizeof(ev.u.text), "%s: link lost (%s)",
+				 dev->driver->name, qst_strerror((int)n));
+			qst_dev_emit(dev, &ev);
+			return;
+		}
+		if (n == 0)
+			return;
+		dev->driver->receive(dev, buf, (size_t)n, t_ns);
+	}
+}
+
+/*
+ * Bring every simulated part to time t: the thermode first, so the
+ * participant feels the plate as it is at t, then the pad, then read what
+ * the devices said. Caller holds st->lock.
+ */
+static void pump_locked(struct qst_station *st, int64_t t_ns)
+{
+	qst_tcs2_sim_step(st->tcs2_sim, t_ns);
+	qst_participant_feel(st->participant, t_ns,
+			     qst_tcs2_sim_plate_c(st->tcs2_sim));
+	qst_xid_sim_step(st->xid_sim, t_ns);
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		if (st->dev_open[r])
+			drain_transport(&st->dev[r], t_ns);
+	st->last_pump_ns = t_ns;
+}
+
+static void *io_thread_main(void *arg)
+{
+	struct qst_station *st = arg;
+	while (!st->io_stop) {
+		int64_t now = qst_clock_now(&st->clock);
+		pthread_mutex_lock(&st->lock);
+		pump_locked(st, now);
+		int64_t due = next_due(st);
+		pthread_mutex_unlock(&st->lock);
+		int64_t wake = now + IO_MAX_SLEEP_NS;
+		if (due < wake)
+			wake = due;
+		qst_clock_sleep_until(&st->clock, wake);
+	}
+	return NULL;
+}
+
+/* Virtual clock: jump to the next thing that happens, up to deadline. */
+static void advance_virtual(struct qst_station *st, int64_t deadline_ns)
+{
+	int64_t now = qst_clock_now(&st->clock);
+	int64_t t = next_due(st);
+	if (t > deadline_ns)
+		t = deadline_ns;
+	if (t <= now)
+		t = st->last_pump_ns == now ? now + 1000 : now;
+	if (t > deadline_ns)
+		t = deadline_ns;
+	qst_clock_advance_to(&st->clock, t);
+	pthread_mutex_lock(&st->lock);
+	pump_locked(st, t);
+	pthread_mutex_unlock(&st->lock);
+}
+
+int qst_station_next_event(struct qst_station *st, int64_t deadline_ns,
+			   struct qst_event *ev)
+{
+	for (;;) {
+		if (qst_evq_pop(&st->queue, ev))
+			return 1;
+		int64_t now = qst_clock_now(&st->clock);
+		if (now >= deadline_ns)
+			return 0;
+		if (st->clock.mode == QST_CLOCK_VIRTUAL) {
+			advance_virtual(st, deadline_ns);
+		} else {
+			int64_t mono = st->clock.origin_mono_ns + deadline_ns;
+			if (qst_evq_pop_wait(&st->queue, mono, ev))
+				return 1;
+		}
+	}
+}
+
+int64_t qst_station_now(struct qst_station *st)
+{
+	return qst_clock_now(&st->clock);
+}
+
+static int open_device(struct qst_station *st, enum qst_role role,
+		       int *far_fd, char *errbuf, size_t errlen)
+{
+	struct qst_dev *dev = &st->dev[role];
+	dev->driver = qst_driver_find(role_driver[role]);
+	if (!dev->driver) {
+		snprintf(errbuf, errlen, "no driver named %s", role_driver[role]);
+		return QST_ERR_NOTFOUND;
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "%s-sim", role_driver[role]);
+	int ret = qst_transport_pipe_open(name, &dev->transport, far_fd);
+	if (ret < 0) {
+		snprintf(errbuf, errlen, "cannot open a link to the simulated %s: %s",
+			 role_driver[role], qst_strerror(ret));
+		return ret;
+	}
+	dev->index = role;
+	dev->sink.fn = sink_to_queue;
+	dev->sink.user = &st->queue;
+	return QST_OK;
+}
+
+static int create_simulators(struct qst_station *st,
+			     const struct qst_station_config *cfg,
+			     const int far_fd[QST_ROLE_COUNT], char *errbuf,
+			     size_t errlen)
+{
+	struct qst_tcs2_sim_config tcfg = {
+		.initial_c = 32.0, .max_heat_c_s = 70.0, .max_cool_c_s = 40.0,
+		.lag_s = 0.05, .noise_sd_c = 0.02, .seed = cfg->seed ^ 0x7c52,
+	};
+	snprintf(tcfg.serial, sizeof(tcfg.serial), "SIM-0001");
+	int ret = qst_tcs2_sim_new(far_fd[QST_ROLE_THERMAL], &tcfg, 0,
+				   &st->tcs2_sim);
+	if (ret == QST_OK)
+		ret = qst_xid_sim_new(far_fd[QST_ROLE_RESPONSE], 0, &st->xid_sim);
+	if (ret == QST_OK)
+		ret = qst_participant_new(&cfg->participant, cfg->seed,
+					  press_on_pad, st->xid_sim,
+					  &st->participant);
+	if (ret < 0)
+		snprintf(errbuf, errlen, "cannot start the simulated station: %s",
+			 qst_strerror(ret));
+	return ret;
+}
+
+static bool all_ready(struct qst_station *st)
+{
+	bool ready = true;
+	pthread_mutex_lock(&st->lock);
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		ready = ready && st->dev[r].driver->ready(&st->dev[r]);
+	pthread_mutex_unlock(&st->lock);
+	return ready;
+}
+
+/* Feed the drivers until both have identified themselves. */
+static int await_identification(struct qst_station *st, char *errbuf,
+				size_t errlen)
+{
+	int64_t deadline = qst_clock_now(&st->clock) + IDENTIFY_TIMEOUT_NS;
+	while (!all_ready(st)) {
+		int64_t now = qst_clock_now(&st->clock);
+		if (now >= deadline) {
+			snprintf(errbuf, errlen,
+				 "devices did not identify within %d s",
+				 (int)(IDENTIFY_TIMEOUT_NS / QST_NS_PER_S));
+			return QST_ERR_TIMEOUT;
+		}
+		int64_t step = now + 10 * QST_NS_PER_MS;
+		if (st->clock.mode == QST_CLOCK_VIRTUAL)
+			advance_virtual(st, step);
+		else
+			qst_clock_sleep_until(&st->clock, step);
+	}
+	/* Identification replies are not session events. */
+	struct qst_event ev;
+	while (qst_evq_pop(&st->queue, &ev))
+		;
+	return QST_OK;
+}
+
+static int open_drivers(struct qst_station *st, char *errbuf, size_t errlen)
+{
+	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		pthread_mutex_lock(&st->lock);
+		int ret = st->dev[r].driver->open(&st->dev[r]);
+		if (ret == QST_OK)
+			pump_locked(st, qst_clock_now(&st->clock));
+		pthread_mutex_unlock(&st->lock);
+		if (ret < 0) {
+			snprintf(errbuf, errlen, "cannot open %s: %s",
+				 st->dev[r].driver->longname, qst_strerror(ret));
+			return ret;
+		}
+		st->dev_open[r] = true;
+	}
+	return await_identification(st, errbuf, errlen);
+}
+
+int qst_station_open_simulated(const struct qst_station_config *cfg,
+			       struct qst_station **out, char *errbuf,
+			       size_t errlen)
+{
+	struct qst_station *st = calloc(1, sizeof(*st));
+	if (!st)
+		return QST_ERR_NOMEM;
+	qst_clock_init(&st->clock, cfg->clock_mode);
+	pthread_mutex_init(&st->lock, NULL);
+	int ret = qst_evq_init(&st->queue);
+	int far_fd[QST_ROLE_COUNT] = { -1, -1 };
+	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++)
+		ret = open_device(st, r, &far_fd[r], errbuf, errlen);
+	if (ret == QST_OK)
+		ret = create_simulators(st, cfg, far_fd, errbuf, errlen);
+	if (ret == QST_OK && cfg->clock_mode == QST_CLOCK_REAL) {
+		if (pthread_create(&st->io_thread, NULL, io_thread_main, st) == 0)
+			st->io_running = true;
+		else
+			ret = QST_ERR;
+	}
+	if (ret == QST_OK)
+		ret = open_drivers(st, errbuf, errlen);
+	if (ret < 0) {
+		qst_station_close(st);
+		return ret;
+	}
+	qst_info("simulated station ready: %s (%s), %s (%s)",
+		 st->dev[0].info.model, st->dev[0].transport->description,
+		 st->dev[1].info.model, st->dev[1].transport->description);
+	*out = st;
+	return QST_OK;
+}
+
+void qst_station_close(struct qst_station *st)
+{
+	if (!st)
+		return;
+	if (st->io_running) {
+		st->io_stop = true;
+		pthread_join(st->io_thread, NULL);
+	}
+	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		if (st->dev_open[r] && st->dev[r].driver->close)
+			st->dev[r].driver->close(&st->dev[r]);
+		if (st->dev[r].transport)
+			qst_transport_close(st->dev[r].transport);
+	}
+	qst_participant_free(st->participant);
+	qst_xid_sim_free(st->xid_sim);
+	qst_tcs2_sim_free(st->tcs2_sim);
+	qst_evq_destroy(&st->queue);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+/* Run one device operation under the lock, then let the simulators see it
+ * at once, so a command takes effect at the moment it was sent. */
+#define DEVICE_OP(st, call)                                     \
+	do {                                                            \
+		pthread_mutex_lock(&(st)->lock);                        \
+		int ret_ = (call);                                      \
+		pump_locked((st), qst_clock_now(&(st)->clock));         \
+		pthread_mutex_unlock(&(st)->lock);                      \
+		return ret_;                                            \
+	} while (0)
+
+int qst_station_thermal_ramp(struct qst_station *st, double target_c,
+			     double rate_c_s, double hold_s,
+			     double return_c_s)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
+	DEVICE_OP(st,
+		  qst_dev_thermal(d)->ramp(d, target_c, rate_c_s, hold_s,
+					   return_c_s));
+}
+
+int qst_station_thermal_neutral(struct qst_station *st, double celsius)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
+	DEVICE_OP(st, qst_dev_thermal(d)->set_neutral(d, celsius));
+}
+
+int qst_station_thermal_max(struct qst_station *st, double celsius)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
+	DEVICE_OP(st, qst_dev_thermal(d)->set_max(d, celsius));
+}
+
+int qst_station_thermal_abort(struct qst_station *st)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
+	DEVICE_OP(st, qst_dev_thermal(d)->abort(d));
+}
+
+int qst_station_response_reset(struct qst_station *st)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_RESPONSE];
+	DEVICE_OP(st, qst_dev_response(d)->reset_timer(d));
+}
+
+void qst_station_participant_task(struct qst_station *st,
+				  const struct qst_task *task)
+{
+	pthread_mutex_lock(&st->lock);
+	qst_participant_set_task(st->participant, task,
+				 qst_clock_now(&st->clock));
+	pthread_mutex_unlock(&st->lock);
+}

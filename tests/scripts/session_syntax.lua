@@ -1,0 +1,3 @@
+qst.protocol{ name = "syntax test", version = "1", devices = { "thermal", "response" } }
+qst.limits{ test = "CDT" 
+if then end
