@@ -1,0 +1,77 @@
+/*
+ * The static driver table and the small helpers every driver shares.
+ */
+#define LOG_PREFIX "drivers: "
+
+#include <stdio.h>
+#include <string.h>
+
+#include "qst_drivers.h"
+
+/* Long enough for a USB-serial bridge to drain a short command. */
+#define DEV_SEND_TIMEOUT_MS 100
+
+extern const struct qst_driver qst_driver_tcs2;
+extern const struct qst_driver qst_driver_xid;
+
+static const struct qst_driver *const drivers[] = {
+	&qst_driver_tcs2,
+	&qst_driver_xid,
+	NULL,
+};
+
+const struct qst_driver *const *qst_drivers_list(void)
+{
+	return drivers;
+}
+
+const struct qst_driver *qst_driver_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; drivers[i]; i++)
+		if (strcmp(drivers[i]->name, name) == 0)
+			return drivers[i];
+	return NULL;
+}
+
+void qst_dev_emit(struct qst_dev *dev, struct qst_event *ev)
+{
+	if (!dev || !ev)
+		return;
+	ev->device = dev->index;
+	if (dev->sink.fn)
+		dev->sink.fn(ev, dev->sink.user);
+}
+
+/* Printable form of command bytes for the spew log: binary as \xNN. */
+static void escape_bytes(const uint8_t *p, size_t len, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 5 < cap; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			out[o++] = (char)p[i];
+		else
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+	}
+	out[o] = '\0';
+}
+
+int qst_dev_send(struct qst_dev *dev, const void *buf, size_t len)
+{
+	if (!dev || !dev->transport || (!buf && len > 0))
+		return QST_ERR_ARG;
+	if (qst_log_get_level() >= QST_LOG_SPEW) {
+		char text[256];
+		escape_bytes(buf, len, text, sizeof(text));
+		qst_spew("%s > %s: \"%s\"", dev->driver ? dev->driver->name : "?",
+			 dev->transport->description, text);
+	}
+	int ret = qst_transport_write(dev->transport, buf, len,
+				      DEV_SEND_TIMEOUT_MS);
+	if (ret < 0)
+		qst_warn("%s: sending %zu bytes failed: %s",
+			 dev->driver ? dev->driver->name : "?", len,
+			 qst_strerror(ret));
+	return ret;
+}

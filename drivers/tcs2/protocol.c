@@ -1,0 +1,238 @@
+/*
+ * QST.Lab TCS II wire protocol: encoders for the fixed-width ASCII commands
+ * and the stream parser (devices.md §1.3, §1.4). No I/O here.
+ */
+#define LOG_PREFIX "tcs2-proto: "
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "protocol.h"
+
+static bool in_range(int v, int lo, int hi)
+{
+	return v >= lo && v <= hi;
+}
+
+static bool zone_ok(int zone)
+{
+	return in_range(zone, 0, QST_TCS2_ZONES);
+}
+
+/* snprintf into buf, QST_ERR_ARG if it did not fit. */
+static int finish(int n, size_t cap)
+{
+	if (n < 0 || (size_t)n >= cap)
+		return QST_ERR_ARG;
+	return n;
+}
+
+int qst_tcs2_to_tenths(double value, int *tenths)
+{
+	if (!isfinite(value) || fabs(value) > 1e6)
+		return QST_ERR_ARG;
+	*tenths = (int)lround(value * 10.0);
+	return QST_OK;
+}
+
+int qst_tcs2_enc_neutral(char *buf, size_t cap, int tenths_c)
+{
+	if (!buf || !in_range(tenths_c, QST_TCS2_NEUTRAL_MIN, QST_TCS2_NEUTRAL_MAX))
+		return QST_ERR_ARG;
+	return finish(snprintf(buf, cap, "N%03d", tenths_c), cap);
+}
+
+/*
+ * `Om` has no printed range; it clamps `C`, so it takes C's printed range
+ * 100..600 (devices.md §1.3; drivers send Om450..Om550).
+ */
+int qst_tcs2_enc_max(char *buf, size_t cap, int tenths_c)
+{
+	if (!buf || !in_range(tenths_c, QST_TCS2_OM_MIN, QST_TCS2_TARGET_MAX))
+		return QST_ERR_ARG;
+	return finish(snprintf(buf, cap, "Om%03d", tenths_c), cap);
+}
+
+int qst_tcs2_enc_zones(char *buf, size_t cap, unsigned zone_mask)
+{
+	if (!buf || zone_mask > 0x1f || cap < 7)
+		return QST_ERR_ARG;
+	buf[0] = 'S';
+	for (int z = 0; z < QST_TCS2_ZONES; z++)
+		buf[1 + z] = (zone_mask >> z) & 1 ? '1' : '0';
+	buf[6] = '\0';
+	return 6;
+}
+
+int qst_tcs2_enc_target(char *buf, size_t cap, int zone, int tenths_c)
+{
+	if (!buf || !zone_ok(zone) ||
+	    !in_range(tenths_c, QST_TCS2_TARGET_MIN, QST_TCS2_TARGET_MAX))
+		return QST_ERR_ARG;
+	return finish(snprintf(buf, cap, "C%d%03d", zone, tenths_c), cap);
+}
+
+int qst_tcs2_enc_rise(char *buf, size_t cap, int zone, int tenths_c_s)
+{
+	if (!buf || !zone_ok(zone) ||
+	    !in_range(tenths_c_s, QST_TCS2_SPEED_MIN, QST_TCS2_SPEED_MAX))
+		return QST_ERR_ARG;
+	return finish(snprintf(buf, cap, "V%d%04d", zone, tenths_c_s), cap);
+}
+
+int qst_tcs2_enc_return(char *buf, size_t cap, int zone, int tenths_c_s)
+{
+	if (!buf || !zone_ok(zone) ||
+	    !in_range(tenths_c_s, QST_TCS2_SPEED_MIN, QST_TCS2_SPEED_MAX))
+		return QST_ERR_ARG;
+	return finish(snprintf(buf, cap, "R%d%04d", zone, tenths_c_s), cap);
+}
+
+int qst_tcs2_enc_duration(char *buf, size_t cap, int zone, int ms)
+{
+	if (!buf || !zone_ok(zone) ||
+	    !in_range(ms, QST_TCS2_DURATION_MIN, QST_TCS2_DURATION_MAX))
+		return QST_ERR_ARG;
+	return finish(snprintf(buf, cap, "D%d%05d", zone, ms), cap);
+}
+
+/*
+ * devices.md §1.4: CR, neutral as 3 digits, then each zone as its sign
+ * ('+' or '-') and 3 digits. The neutral field carries no sign.
+ */
+int qst_tcs2_format_frame(const struct qst_tcs2_frame *f, char *buf,
+			  size_t cap)
+{
+	if (!f || !buf || !in_range(f->tenths[0], 0, 999))
+		return QST_ERR_ARG;
+	for (int i = 1; i <= QST_TCS2_ZONES; i++)
+		if (!in_range(f->tenths[i], -999, 999))
+			return QST_ERR_ARG;
+	int n = snprintf(buf, cap, "\r%03d", f->tenths[0]);
+	for (int i = 1; i <= QST_TCS2_ZONES && n > 0 && (size_t)n < cap; i++) {
+		int v = f->tenths[i];
+		n += snprintf(buf + n, cap - (size_t)n, "%c%03d",
+			      v < 0 ? '-' : '+', v < 0 ? -v : v);
+	}
+	return finish(n, cap);
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_sign(char c)
+{
+	return c == '+' || c == '-';
+}
+
+/*
+ * Six signed 3-digit fields, neutral first. The neutral may carry a
+ * leading sign: one secondary source shows idle lines as "+300+300..."
+ * (devices.md §1.4, T-EV), so both variants are accepted.
+ */
+int qst_tcs2_parse_frame(const char *line, size_t len,
+			 struct qst_tcs2_frame *f)
+{
+	size_t pos = 0;
+	for (int i = 0; i <= QST_TCS2_ZONES; i++) {
+		int sign = 1;
+		if (pos < len && is_sign(line[pos])) {
+			sign = line[pos] == '-' ? -1 : 1;
+			pos++;
+		} else if (i > 0) {
+			return QST_ERR_DATA;
+		}
+		if (pos + 3 > len || !is_digit(line[pos]) ||
+		    !is_digit(line[pos + 1]) || !is_digit(line[pos + 2]))
+			return QST_ERR_DATA;
+		int v = (line[pos] - '0') * 100 + (line[pos + 1] - '0') * 10 +
+			(line[pos + 2] - '0');
+		f->tenths[i] = sign * v;
+		pos += 3;
+	}
+	return pos == len ? QST_OK : QST_ERR_DATA;
+}
+
+void qst_tcs2_parser_init(struct qst_tcs2_parser *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+static bool is_printable(uint8_t b)
+{
+	return (b >= 0x20 && b < 0x7f) || b == '\t';
+}
+
+static void start_line(struct qst_tcs2_parser *p)
+{
+	p->len = 0;
+	p->skipping = 0;
+	p->corrupt = 0;
+}
+
+/* CR or LF ends a line; a text reply is only known complete here. */
+static void end_line(struct qst_tcs2_parser *p, struct qst_tcs2_item *item)
+{
+	if (p->skipping || p->len == 0) {
+		start_line(p);
+		return;
+	}
+	if (p->corrupt) {
+		p->dropped++;
+		qst_dbg("dropped a corrupt line of %zu bytes", p->len);
+		start_line(p);
+		return;
+	}
+	item->type = QST_TCS2_ITEM_TEXT;
+	memcpy(item->text, p->line, p->len);
+	item->text[p->len] = '\0';
+	p->lines++;
+	start_line(p);
+}
+
+/* Frames have a fixed shape, so they complete without waiting for the next CR. */
+static void try_frame(struct qst_tcs2_parser *p, struct qst_tcs2_item *item)
+{
+	if (p->len != 23 && p->len != 24)
+		return;
+	if (qst_tcs2_parse_frame(p->line, p->len, &item->frame) < 0)
+		return;
+	item->type = QST_TCS2_ITEM_FRAME;
+	p->frames++;
+	p->skipping = 1;
+}
+
+static void add_byte(struct qst_tcs2_parser *p, uint8_t b,
+		     struct qst_tcs2_item *item)
+{
+	if (p->skipping)
+		return;
+	if (p->len + 1 >= sizeof(p->line)) {
+		p->corrupt = 1;
+		return;
+	}
+	if (!is_printable(b))
+		p->corrupt = 1;
+	p->line[p->len++] = (char)b;
+	if (!p->corrupt)
+		try_frame(p, item);
+}
+
+size_t qst_tcs2_parser_feed(struct qst_tcs2_parser *p, const uint8_t *buf,
+			    size_t len, struct qst_tcs2_item *item)
+{
+	item->type = QST_TCS2_ITEM_NONE;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\r' || buf[i] == '\n')
+			end_line(p, item);
+		else
+			add_byte(p, buf[i], item);
+		if (item->type != QST_TCS2_ITEM_NONE)
+			return i + 1;
+	}
+	return len;
+}

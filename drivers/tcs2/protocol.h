@@ -1,0 +1,117 @@
+/*
+ * QST.Lab TCS II wire protocol (devices.md §1): command encoding and the
+ * parser for the device's byte stream. Pure: no file descriptors, no
+ * clocks, so the same code serves a real port, a pipe and the fuzzers.
+ */
+#ifndef QST_DRIVERS_TCS2_PROTOCOL_H
+#define QST_DRIVERS_TCS2_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qst_core.h"
+
+/* Value ranges printed by the device's own `H` text (devices.md §1.3). */
+#define QST_TCS2_NEUTRAL_MIN 200  /* 1/10 °C */
+#define QST_TCS2_NEUTRAL_MAX 400
+/*
+ * `H` prints 100..600 for `C`, but labs send C0000 for the 0 °C cut-off of
+ * cold ramps and the device accepts it (devices.md §1.3, T-PL); the DFNS
+ * cold cut-off is 0 °C (qst-domain.md §1.4), so targets go down to 000.
+ */
+#define QST_TCS2_TARGET_MIN 0     /* 1/10 °C */
+#define QST_TCS2_TARGET_MAX 600
+#define QST_TCS2_OM_MIN 100       /* `Om`: the printed C range */
+#define QST_TCS2_SPEED_MIN 1      /* 1/10 °C/s */
+#define QST_TCS2_SPEED_MAX 9999
+#define QST_TCS2_DURATION_MIN 1   /* ms */
+#define QST_TCS2_DURATION_MAX 99999
+#define QST_TCS2_ZONES 5
+
+/* Commands without arguments (devices.md §1.3). */
+#define QST_TCS2_CMD_IDENTIFY "?"
+#define QST_TCS2_CMD_HELP "H"
+#define QST_TCS2_CMD_START "L"
+#define QST_TCS2_CMD_ABORT "A"
+#define QST_TCS2_CMD_TEMPERATURES "E"
+#define QST_TCS2_CMD_MUTE "F"
+#define QST_TCS2_CMD_STREAM_IDLE "Oa"
+#define QST_TCS2_CMD_STREAM_STIM "Ob"
+
+/* What `?` answers (devices.md §1.3). */
+#define QST_TCS2_IDENTITY "TCS"
+
+/* Longest encoded command plus NUL. */
+#define QST_TCS2_CMD_MAX 16
+
+/*
+ * Encoders write a NUL-terminated command into buf (cap >= QST_TCS2_CMD_MAX)
+ * and return its length, or QST_ERR_ARG for a value outside the documented
+ * range. zone: 0 = all zones, 1..5 = one zone.
+ */
+int qst_tcs2_enc_neutral(char *buf, size_t cap, int tenths_c);
+int qst_tcs2_enc_max(char *buf, size_t cap, int tenths_c);
+int qst_tcs2_enc_zones(char *buf, size_t cap, unsigned zone_mask);
+int qst_tcs2_enc_target(char *buf, size_t cap, int zone, int tenths_c);
+int qst_tcs2_enc_rise(char *buf, size_t cap, int zone, int tenths_c_s);
+int qst_tcs2_enc_return(char *buf, size_t cap, int zone, int tenths_c_s);
+int qst_tcs2_enc_duration(char *buf, size_t cap, int zone, int ms);
+
+/* °C (or °C/s) to the device's 1/10 units, QST_ERR_ARG if not finite. */
+int qst_tcs2_to_tenths(double value, int *tenths);
+
+/*
+ * One temperature line (devices.md §1.4), used by both sides: values in
+ * 1/10 °C, [0] = neutral, [1..5] = zones. Format writes the line with its
+ * leading CR; returns the length (24) or QST_ERR_ARG if a value needs more
+ * than 3 digits.
+ */
+struct qst_tcs2_frame {
+	int tenths[1 + QST_TCS2_ZONES];
+};
+
+int qst_tcs2_format_frame(const struct qst_tcs2_frame *f, char *buf,
+			  size_t cap);
+
+/* ----------------------------------------------------------- stream parser */
+
+enum qst_tcs2_item_type {
+	QST_TCS2_ITEM_NONE = 0,
+	QST_TCS2_ITEM_FRAME = 1, /* a temperature line */
+	QST_TCS2_ITEM_TEXT = 2,  /* any other complete reply line */
+};
+
+#define QST_TCS2_LINE_MAX 96
+
+struct qst_tcs2_item {
+	enum qst_tcs2_item_type type;
+	struct qst_tcs2_frame frame;
+	char text[QST_TCS2_LINE_MAX];
+};
+
+struct qst_tcs2_parser {
+	char line[QST_TCS2_LINE_MAX];
+	size_t len;
+	int skipping;      /* frame already emitted or line corrupt: wait for CR/LF */
+	int corrupt;       /* current line held a non-printable byte or overflowed */
+	unsigned long frames;
+	unsigned long lines;
+	unsigned long dropped; /* corrupt lines discarded */
+};
+
+void qst_tcs2_parser_init(struct qst_tcs2_parser *p);
+
+/*
+ * Consume bytes until one item is complete. Returns the number of bytes
+ * consumed; item->type is QST_TCS2_ITEM_NONE if buf ran out first. Callers
+ * loop until all of buf is consumed. Chunks may split or merge lines
+ * anywhere.
+ */
+size_t qst_tcs2_parser_feed(struct qst_tcs2_parser *p, const uint8_t *buf,
+			    size_t len, struct qst_tcs2_item *item);
+
+/* Parse a whole line (without delimiters) as a temperature frame. */
+int qst_tcs2_parse_frame(const char *line, size_t len,
+			 struct qst_tcs2_frame *f);
+
+#endif
