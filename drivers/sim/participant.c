@@ -197,6 +197,9 @@ static void arm(struct qst_participant *p, double reference_c)
 		break;
 	}
 	p->armed = p->task.kind != QST_TASK_NONE;
+	if (p->armed)
+		qst_spew("armed: cold side %.3f, warm side %.3f degC",
+			 p->level_c[0], p->level_c[1]);
 }
 
 void qst_participant_set_task(struct qst_participant *p,
@@ -222,8 +225,8 @@ static void respond(struct qst_participant *p, int64_t t_cross, int side)
 {
 	int64_t t_press = t_cross + qst_s_to_ns(reaction_time_s(p));
 	int key = p->task.kind == QST_TASK_TSL ? tsl_key(p, side) : 1;
-	qst_dbg("threshold crossed at %.3f s, pressing key %d at %.3f s",
-		qst_ns_to_s(t_cross), key, qst_ns_to_s(t_press));
+	qst_dbg("threshold %.3f degC crossed at %.3f s, pressing key %d at %.3f s",
+		p->level_c[side], qst_ns_to_s(t_cross), key, qst_ns_to_s(t_press));
 	p->armed = false;
 	p->pending_ns = t_press;
 	if (p->press(p->press_user, t_press, key, true) < 0 ||

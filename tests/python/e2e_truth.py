@@ -26,9 +26,8 @@ def main(path):
         truth = {k: float(v) for k, v in f["simulation"].attrs.items()
                  if isinstance(v, (float, np.floating, int, np.integer))}
         profile = text(f["simulation"].attrs["participant_profile"])
-        trials = pd.DataFrame({k: f["trials"][k][()] for k in f["trials"]
-                               if f["trials"][k].shape == f["trials"]["trial_id"].shape})
-        names = [text(n) for n in f["trials"]["test_names"][()]]
+        trials = pd.DataFrame({k: f["trials"][k][()] for k in f["trials"]})
+        names = list(f["lookup/test_names"].asstr()[()])
         trials["name"] = [names[c] for c in trials["test"]]
         an = f["analysis"]
         analysis = {text(p): (float(z), int(a)) for p, z, a in

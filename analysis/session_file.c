@@ -1,0 +1,486 @@
+/*
+ * Reading a session file back (metadata + trial table) and writing the
+ * /analysis group into it. Works on the file alone; layout in
+ * docs/hdf5-schema.md. HDF5's own error-stack printing is switched off
+ * so that a bad file gives one clean message in errbuf.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "qst_session_file.h"
+
+#define LOG_PREFIX "session-file: "
+
+#define SCHEMA_NAME "qst-session"
+#define SCHEMA_MAJOR 1
+/* Version of the formulas (qst-domain.md §2–§3) behind /analysis values;
+ * bump when a formula changes. */
+#define FORMULA_VERSION "1.0"
+
+/* Bit i of the /analysis `flags` column (QST_RES_* in qst_analysis.h). */
+static const char *const result_flag_names[] = {
+	"cutoff_reached", "bounded_value", "no_reference", "undefined",
+	"ref_flagged", "not_z_scored", "not_done", "few_trials",
+	"response_suspect",
+};
+
+static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (errbuf && errlen)
+		snprintf(errbuf, errlen, "%s", msg);
+	qst_err("%s", msg);
+	return rc;
+}
+
+/* --------------------------------------------------------- reading */
+
+/* A string attribute (vlen or fixed) into buf; false if absent/unreadable. */
+static bool read_attr_str(hid_t obj, const char *name, char *buf, size_t len)
+{
+	if (H5Aexists(obj, name) <= 0)
+		return false;
+	hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+	hid_t ft = H5Aget_type(a);
+	bool ok = false;
+
+	if (H5Tget_class(ft) == H5T_STRING) {
+		hid_t mt = H5Tcopy(H5T_C_S1);
+		if (H5Tis_variable_str(ft) > 0) {
+			char *s = NULL;
+			H5Tset_size(mt, H5T_VARIABLE);
+			H5Tset_cset(mt, H5Tget_cset(ft));
+			if (H5Aread(a, mt, &s) >= 0 && s) {
+				snprintf(buf, len, "%s", s);
+				H5free_memory(s);
+				ok = true;
+			}
+		} else {
+			size_t n = H5Tget_size(ft);
+			char *s = calloc(1, n + 1);
+			H5Tset_size(mt, n);
+			H5Tset_cset(mt, H5Tget_cset(ft));
+			if (s && H5Aread(a, mt, s) >= 0) {
+				snprintf(buf, len, "%s", s);
+				ok = true;
+			}
+			free(s);
+		}
+		H5Tclose(mt);
+	}
+	H5Tclose(ft);
+	H5Aclose(a);
+	return ok;
+}
+
+static bool read_attr_double(hid_t obj, const char *name, double *v)
+{
+	if (H5Aexists(obj, name) <= 0)
+		return false;
+	hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+	hid_t ft = H5Aget_type(a);
+	H5T_class_t cls = H5Tget_class(ft);
+	bool ok = (cls == H5T_INTEGER || cls == H5T_FLOAT) &&
+		  H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0;
+	H5Tclose(ft);
+	H5Aclose(a);
+	return ok;
+}
+
+/* Open PATH after the checks that give a clear reason for a bad file. */
+static int open_session(const char *path, unsigned flags, hid_t *out,
+			char *errbuf, size_t errlen)
+{
+	char name[64] = "", version[32] = "";
+
+	*out = -1;
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	if (access(path, F_OK) != 0)
+		return set_err(errbuf, errlen, QST_ERR_NOTFOUND, "%s: %s", path,
+			       strerror(errno));
+	if (H5Fis_hdf5(path) <= 0)
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: not an HDF5 file", path);
+	hid_t f = H5Fopen(path, flags, H5P_DEFAULT);
+	if (f < 0)
+		return set_err(errbuf, errlen, QST_ERR_HDF5,
+			       "%s: cannot open the HDF5 file%s (still being "
+			       "recorded, or no permission?)", path,
+			       flags == H5F_ACC_RDWR ? " for writing" : "");
+	int rc = QST_OK;
+	if (!read_attr_str(f, "schema_name", name, sizeof(name)) ||
+	    strcmp(name, SCHEMA_NAME) != 0)
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: not a qst session file (root attribute "
+			     "schema_name is '%s', expected '%s')", path, name,
+			     SCHEMA_NAME);
+	else if (!read_attr_str(f, "schema_version", version,
+				sizeof(version)) ||
+		 atoi(version) != SCHEMA_MAJOR)
+		rc = set_err(errbuf, errlen, QST_ERR_UNSUPPORTED,
+			     "%s: schema_version '%s' is not supported (this "
+			     "qst reads %d.x)", path, version, SCHEMA_MAJOR);
+	if (rc) {
+		H5Fclose(f);
+		return rc;
+	}
+	*out = f;
+	return QST_OK;
+}
+
+static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
+			 char *errbuf, size_t errlen)
+{
+	char sex[8] = "";
+	const char *missing = NULL;
+
+	if (H5Lexists(f, "metadata", H5P_DEFAULT) <= 0)
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: missing group /metadata", path);
+	hid_t g = H5Gopen2(f, "metadata", H5P_DEFAULT);
+	if (!read_attr_str(g, "subject_id", d->subject_id,
+			   sizeof(d->subject_id)))
+		missing = "subject_id";
+	else if (!read_attr_str(g, "sex", sex, sizeof(sex)))
+		missing = "sex";
+	else if (!read_attr_double(g, "age_years", &d->subject.age_years))
+		missing = "age_years";
+	else if (!read_attr_str(g, "site", d->subject.site,
+				sizeof(d->subject.site)))
+		missing = "site";
+	else if (!read_attr_str(g, "protocol_name", d->protocol_name,
+				sizeof(d->protocol_name)))
+		missing = "protocol_name";
+	else if (!read_attr_str(g, "session_start_utc", d->session_start_time,
+				sizeof(d->session_start_time)))
+		missing = "session_start_utc";
+	H5Gclose(g);
+	if (missing)
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: missing attribute /metadata/%s", path,
+			       missing);
+	d->subject.sex = sex[0];
+	return QST_OK;
+}
+
+/* Read /trials/NAME (1-D, n rows) converted to mtype; n = -1 on first call. */
+static int read_column(hid_t g, const char *path, const char *name,
+		       hid_t mtype, void **out, hssize_t *n, char *errbuf,
+		       size_t errlen)
+{
+	if (H5Lexists(g, name, H5P_DEFAULT) <= 0)
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: missing dataset /trials/%s", path, name);
+	hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+	hid_t sp = H5Dget_space(ds);
+	hssize_t rows = H5Sget_simple_extent_ndims(sp) == 1
+				? H5Sget_simple_extent_npoints(sp) : -1;
+	int rc = QST_OK;
+
+	if (rows < 0 || (*n >= 0 && rows != *n)) {
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: /trials/%s is not a 1-D column of the same "
+			     "length as the others", path, name);
+	} else {
+		*n = rows;
+		*out = calloc((size_t)rows + 1, H5Tget_size(mtype));
+		if (!*out)
+			rc = QST_ERR_NOMEM;
+		else if (rows > 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL,
+					     H5P_DEFAULT, *out) < 0)
+			rc = set_err(errbuf, errlen, QST_ERR_DATA,
+				     "%s: cannot read /trials/%s", path, name);
+	}
+	H5Sclose(sp);
+	H5Dclose(ds);
+	return rc;
+}
+
+static int load_trials(hid_t f, const char *path, struct qst_session_data *d,
+		       char *errbuf, size_t errlen)
+{
+	enum { TEST, REP, DIR, VAL, BASE, QUAL, FLAGS, NCOL };
+	static const char *const names[NCOL] = {
+		"test", "repetition", "direction", "value_measured",
+		"baseline_c", "quality", "flags",
+	};
+	void *col[NCOL] = { 0 };
+	hssize_t n = -1;
+	int rc = QST_OK;
+
+	if (H5Lexists(f, "trials", H5P_DEFAULT) <= 0)
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: missing group /trials", path);
+	hid_t g = H5Gopen2(f, "trials", H5P_DEFAULT);
+	for (int c = 0; c < NCOL && rc == QST_OK; c++) {
+		hid_t mt = (c == VAL || c == BASE) ? H5T_NATIVE_DOUBLE
+						    : H5T_NATIVE_INT;
+		rc = read_column(g, path, names[c], mt, &col[c], &n, errbuf,
+				 errlen);
+	}
+	H5Gclose(g);
+	if (rc == QST_OK) {
+		d->trials = calloc((size_t)n + 1, sizeof(*d->trials));
+		if (!d->trials)
+			rc = QST_ERR_NOMEM;
+	}
+	for (hssize_t i = 0; rc == QST_OK && i < n; i++) {
+		struct qst_trial_view *t = &d->trials[i];
+		t->test = (enum qst_param)((int *)col[TEST])[i];
+		t->repetition = ((int *)col[REP])[i];
+		t->direction = ((int *)col[DIR])[i];
+		t->value = ((double *)col[VAL])[i];
+		t->baseline = ((double *)col[BASE])[i];
+		t->quality = ((int *)col[QUAL])[i];
+		t->flags = (unsigned)((int *)col[FLAGS])[i];
+	}
+	if (rc == QST_OK)
+		d->n_trials = (size_t)n;
+	for (int c = 0; c < NCOL; c++)
+		free(col[c]);
+	return rc;
+}
+
+int qst_session_load(const char *path, struct qst_session_data **out,
+		     char *errbuf, size_t errlen)
+{
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (!path || !out)
+		return set_err(errbuf, errlen, QST_ERR_ARG,
+			       "session_load: missing path or result");
+	*out = NULL;
+	struct qst_session_data *d = calloc(1, sizeof(*d));
+	if (!d)
+		return QST_ERR_NOMEM;
+	hid_t f;
+	int rc = open_session(path, H5F_ACC_RDONLY, &f, errbuf, errlen);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	rc = load_metadata(f, path, d, errbuf, errlen);
+	if (rc == QST_OK)
+		rc = load_trials(f, path, d, errbuf, errlen);
+	H5Fclose(f);
+	if (rc) {
+		qst_session_data_free(d);
+		return rc;
+	}
+	*out = d;
+	return QST_OK;
+}
+
+void qst_session_data_free(struct qst_session_data *d)
+{
+	if (!d)
+		return;
+	free(d->trials);
+	free(d);
+}
+
+/* --------------------------------------------------------- writing */
+
+static hid_t vlen_str(void)
+{
+	hid_t t = H5Tcopy(H5T_C_S1);
+	H5Tset_size(t, H5T_VARIABLE);
+	H5Tset_cset(t, H5T_CSET_UTF8);
+	return t;
+}
+
+static bool attr_str(hid_t obj, const char *name, const char *v)
+{
+	hid_t t = vlen_str(), sp = H5Screate(H5S_SCALAR);
+	hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+	const char *s = v ? v : "";
+	bool ok = a >= 0 && H5Awrite(a, t, &s) >= 0;
+	if (a >= 0)
+		H5Aclose(a);
+	H5Sclose(sp);
+	H5Tclose(t);
+	return ok;
+}
+
+static bool attr_str_array(hid_t obj, const char *name,
+			   const char *const *v, size_t n)
+{
+	hsize_t dims[1] = { n };
+	hid_t t = vlen_str(), sp = H5Screate_simple(1, dims, NULL);
+	hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+	bool ok = a >= 0 && H5Awrite(a, t, v) >= 0;
+	if (a >= 0)
+		H5Aclose(a);
+	H5Sclose(sp);
+	H5Tclose(t);
+	return ok;
+}
+
+/* A fixed-size 1-D column; ftype is the on-disk type, mtype the memory one. */
+static bool column(hid_t g, const char *name, hid_t ftype, hid_t mtype,
+		   const void *data, const char *units, const char *desc)
+{
+	hsize_t dims[1] = { QST_PARAM_COUNT };
+	hid_t sp = H5Screate_simple(1, dims, NULL);
+	hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+	H5Pset_obj_track_times(dcpl, 0);
+	hid_t ds = H5Dcreate2(g, name, ftype, sp, H5P_DEFAULT, dcpl,
+			      H5P_DEFAULT);
+	bool ok = ds >= 0 &&
+		  H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 &&
+		  attr_str(ds, "units", units) && attr_str(ds, "description", desc);
+	if (ds >= 0)
+		H5Dclose(ds);
+	H5Pclose(dcpl);
+	H5Sclose(sp);
+	return ok;
+}
+
+struct analysis_cols {
+	const char *param[QST_PARAM_COUNT], *stratum[QST_PARAM_COUNT];
+	const char *transform[QST_PARAM_COUNT], *unit[QST_PARAM_COUNT];
+	int32_t code[QST_PARAM_COUNT], n[QST_PARAM_COUNT];
+	int32_t abnormal[QST_PARAM_COUNT], flags[QST_PARAM_COUNT];
+	double raw[QST_PARAM_COUNT], tf[QST_PARAM_COUNT];
+	double mean[QST_PARAM_COUNT], sd[QST_PARAM_COUNT], z[QST_PARAM_COUNT];
+};
+
+static void fill_cols(struct analysis_cols *c,
+		      const struct qst_result res[QST_PARAM_COUNT])
+{
+	for (int i = 0; i < QST_PARAM_COUNT; i++) {
+		const struct qst_result *r = &res[i];
+		const struct qst_param_info *info = qst_param_info(r->param);
+		c->param[i] = qst_param_name(r->param);
+		c->code[i] = (int32_t)r->param;
+		c->n[i] = r->n;
+		c->raw[i] = r->value_raw;
+		c->tf[i] = r->value_transformed;
+		c->mean[i] = r->ref_mean;
+		c->sd[i] = r->ref_sd;
+		c->z[i] = r->z;
+		c->abnormal[i] = r->abnormal;
+		c->flags[i] = (int32_t)r->flags;
+		c->stratum[i] = r->stratum;
+		c->transform[i] = info ? qst_transform_name(info->transform) : "";
+		c->unit[i] = info && info->unit ? info->unit : "";
+	}
+}
+
+static bool write_columns(hid_t g, const struct analysis_cols *c)
+{
+	hid_t s = vlen_str();
+	hid_t I = H5T_STD_I32LE, F = H5T_IEEE_F64LE;
+	hid_t NI = H5T_NATIVE_INT32, NF = H5T_NATIVE_DOUBLE;
+	bool ok = column(g, "param", s, s, c->param, "n/a",
+			 "DFNS parameter name") &&
+		  column(g, "param_code", I, NI, c->code, "1",
+			 "parameter code, name = /lookup/test_names[code]") &&
+		  column(g, "n", I, NI, c->n, "1", "trials used") &&
+		  column(g, "value_raw", F, NF, c->raw, "see unit",
+			 "aggregate in raw units (column `unit`)") &&
+		  column(g, "value_transformed", F, NF, c->tf, "see transform",
+			 "value in the z domain (column `transform`)") &&
+		  column(g, "ref_mean", F, NF, c->mean, "see transform",
+			 "reference mean (z domain), NaN if none") &&
+		  column(g, "ref_sd", F, NF, c->sd, "see transform",
+			 "reference SD (z domain), NaN if none") &&
+		  column(g, "z", F, NF, c->z, "1",
+			 "z-score, positive = gain of function; NaN if not "
+			 "z-scored or no reference") &&
+		  column(g, "abnormal", I, NI, c->abnormal, "1",
+			 "-1 loss, 0 normal, +1 gain (|z| > 1.96)") &&
+		  column(g, "flags", I, NI, c->flags, "1",
+			 "bitmask, bit i = attribute flag_names[i]") &&
+		  column(g, "stratum", s, s, c->stratum, "n/a",
+			 "reference stratum used (site/sex/age band)") &&
+		  column(g, "transform", s, s, c->transform, "n/a",
+			 "transform from raw to z domain") &&
+		  column(g, "unit", s, s, c->unit, "n/a",
+			 "unit of value_raw");
+	H5Tclose(s);
+	return ok;
+}
+
+static bool write_group_attrs(hid_t g, const struct qst_reftable *ref)
+{
+	static const char *const colnames[] = {
+		"param", "param_code", "n", "value_raw", "value_transformed",
+		"ref_mean", "ref_sd", "z", "abnormal", "flags", "stratum",
+		"transform", "unit",
+	};
+	return attr_str(g, "description",
+			"DFNS parameters, one row per parameter in DFNS order "
+			"(all 13; not done = flag not_done)") &&
+	       attr_str(g, "ref_table_id", ref ? qst_reftable_id(ref) : "") &&
+	       attr_str(g, "ref_table_source",
+			ref ? qst_reftable_source(ref) : "") &&
+	       attr_str(g, "ref_table_sha256",
+			ref ? qst_reftable_sha256(ref) : "") &&
+	       attr_str(g, "formula_version", FORMULA_VERSION) &&
+	       attr_str_array(g, "flag_names", result_flag_names,
+			      sizeof(result_flag_names) /
+				      sizeof(result_flag_names[0])) &&
+	       attr_str_array(g, "colnames", colnames,
+			      sizeof(colnames) / sizeof(colnames[0]));
+}
+
+int qst_session_write_analysis(const char *path,
+			       const struct qst_result res[QST_PARAM_COUNT],
+			       const struct qst_reftable *ref, char *errbuf,
+			       size_t errlen)
+{
+	struct analysis_cols cols;
+
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (!path || !res)
+		return set_err(errbuf, errlen, QST_ERR_ARG,
+			       "write_analysis: missing path or results");
+	hid_t f;
+	int rc = open_session(path, H5F_ACC_RDWR, &f, errbuf, errlen);
+	if (rc)
+		return rc;
+
+	/* Replace, never merge: the old group goes first. HDF5 does not
+	 * give the freed space back, so each rewrite grows the file by a
+	 * few KiB (docs/hdf5-schema.md). */
+	errno = 0;
+	if (H5Lexists(f, "analysis", H5P_DEFAULT) > 0 &&
+	    H5Ldelete(f, "analysis", H5P_DEFAULT) < 0)
+		rc = set_err(errbuf, errlen, QST_ERR_HDF5,
+			     "%s: cannot delete the old /analysis", path);
+	hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+	H5Pset_obj_track_times(gcpl, 0);
+	hid_t g = rc ? -1 : H5Gcreate2(f, "analysis", H5P_DEFAULT, gcpl,
+				       H5P_DEFAULT);
+	H5Pclose(gcpl);
+	if (rc == QST_OK) {
+		fill_cols(&cols, res);
+		if (g < 0 || !write_columns(g, &cols) ||
+		    !write_group_attrs(g, ref))
+			rc = set_err(errbuf, errlen, QST_ERR_IO,
+				     "%s: cannot write /analysis: %s", path,
+				     errno ? strerror(errno) : "HDF5 error");
+	}
+	if (g >= 0)
+		H5Gclose(g);
+	if (H5Fclose(f) < 0 && rc == QST_OK)
+		rc = set_err(errbuf, errlen, QST_ERR_IO,
+			     "%s: cannot close after writing /analysis", path);
+	return rc;
+}

@@ -1,0 +1,369 @@
+/*
+ * The session recorder: samples and events are buffered in memory; at
+ * every trial (or flush) the buffered records and the trial go to the
+ * journal first, which is fsynced, then to the HDF5 file, which is
+ * flushed. A crash at any moment therefore loses no completed trial:
+ * the journal has it even if the HDF5 file is torn (landscape.md §3.3,
+ * §3.6). Recovery (recover.c) drives the same functions without a journal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rec_internal.h"
+
+#define LOG_PREFIX "recorder: "
+
+/* Bound the memory held between trials: flush past this many samples. */
+#define MAX_BUFFERED_SAMPLES 65536
+#define MAX_BUFFERED_EVENTS 16384
+
+static const char *const event_code_names[QST_EVC_COUNT] = {
+	[QST_EVC_SESSION_START] = "session_start",
+	[QST_EVC_SESSION_END] = "session_end",
+	[QST_EVC_TEST_START] = "test_start",
+	[QST_EVC_TEST_END] = "test_end",
+	[QST_EVC_TRIAL_START] = "trial_start",
+	[QST_EVC_TRIAL_END] = "trial_end",
+	[QST_EVC_STIM_RAMP] = "stim_ramp",
+	[QST_EVC_STIM_ABORT] = "stim_abort",
+	[QST_EVC_STIM_NEUTRAL] = "stim_neutral",
+	[QST_EVC_RESPONSE_PRESS] = "response_press",
+	[QST_EVC_RESPONSE_RELEASE] = "response_release",
+	[QST_EVC_REFUSAL] = "refusal",
+	[QST_EVC_SCRIPT_ERROR] = "script_error",
+	[QST_EVC_DEVICE_FAULT] = "device_fault",
+	[QST_EVC_INSTRUCTION] = "instruction",
+	[QST_EVC_LOG] = "log",
+	[QST_EVC_CUTOFF_REACHED] = "cutoff_reached",
+	[QST_EVC_TEST_NOT_DONE] = "test_not_done",
+};
+
+static const char *const event_source_names[QST_EVS_COUNT] = {
+	[QST_EVS_STATION] = "station",
+	[QST_EVS_SCRIPT] = "script",
+	[QST_EVS_SUPERVISOR] = "supervisor",
+	[QST_EVS_THERMAL] = "thermal",
+	[QST_EVS_RESPONSE] = "response",
+};
+
+const char *qst_event_code_name(int code)
+{
+	if (code < 0 || code >= QST_EVC_COUNT)
+		return "unknown";
+	return event_code_names[code];
+}
+
+const char *qst_event_source_name(int source)
+{
+	if (source < 0 || source >= QST_EVS_COUNT)
+		return "unknown";
+	return event_source_names[source];
+}
+
+/* ------------------------------------------------------------ journal */
+
+/*
+ * Write the lines built in r->line and fsync. On failure the journal is
+ * cut back to its last complete state so a later retry appends cleanly.
+ */
+static int journal_commit(struct qst_recorder *r)
+{
+	struct qst_strbuf *b = &r->line;
+	size_t done = 0;
+
+	if (r->jfd < 0)
+		goto out;
+	if (b->failed) {
+		qst_err("%s: out of memory building journal lines",
+			r->journal_path);
+		return QST_ERR_NOMEM;
+	}
+	while (done < b->len) {
+		ssize_t n = write(r->jfd, b->data + done, b->len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		done += (size_t)n;
+	}
+	if (fsync(r->jfd) < 0)
+		goto fail;
+	r->journal_good += (off_t)b->len;
+out:
+	qst_strbuf_reset(b);
+	return QST_OK;
+fail:
+	qst_err("%s: journal write failed: %s", r->journal_path,
+		strerror(errno ? errno : EIO));
+	if (ftruncate(r->jfd, r->journal_good) < 0)
+		qst_err("%s: cannot cut back a partial line: %s",
+			r->journal_path, strerror(errno));
+	qst_strbuf_reset(b);
+	return QST_ERR_IO;
+}
+
+static void mark_h5_behind(struct qst_recorder *r)
+{
+	if (!r->h5_behind)
+		qst_err("%s is behind its journal from now on; `qst recover %s` "
+			"rebuilds it", r->h5.path, r->journal_path);
+	r->h5_behind = true;
+}
+
+static void drop_buffers(struct qst_recorder *r)
+{
+	for (size_t i = 0; i < r->n_events; i++)
+		free((char *)r->events[i].message);
+	r->n_events = 0;
+	r->n_samples = 0;
+}
+
+/* Journal, then HDF5, everything buffered plus the trial (may be NULL). */
+static int commit(struct qst_recorder *r, const struct qst_trial_record *t)
+{
+	qst_strbuf_reset(&r->line);
+	if (r->jfd >= 0) {
+		for (size_t i = 0; i < r->n_samples; i++)
+			qst_journal_sample(&r->line, &r->samples[i]);
+		for (size_t i = 0; i < r->n_events; i++)
+			qst_journal_event(&r->line, &r->events[i]);
+		if (t)
+			qst_journal_trial(&r->line, t);
+	}
+	int rc = journal_commit(r);
+	if (rc)
+		return rc; /* buffers kept: the next commit retries them */
+
+	if (!r->h5_behind) {
+		rc = qst_h5w_append(&r->h5, &r->h5.temperature, r->samples,
+				    r->n_samples);
+		if (rc == QST_OK)
+			rc = qst_h5w_append(&r->h5, &r->h5.events, r->events,
+					    r->n_events);
+		if (rc == QST_OK && t)
+			rc = qst_h5w_append(&r->h5, &r->h5.trials, t, 1);
+		if (rc == QST_OK)
+			rc = qst_h5w_flush(&r->h5);
+		if (rc)
+			mark_h5_behind(r);
+	}
+	drop_buffers(r);
+	return r->h5_behind ? QST_ERR_IO : QST_OK;
+}
+
+/* ----------------------------------------------------------- lifecycle */
+
+static void utc_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	qst_format_utc((int64_t)ts.tv_sec * QST_NS_PER_S + ts.tv_nsec, buf, len);
+}
+
+static int journal_open(struct qst_recorder *r, const char *path,
+			bool overwrite)
+{
+	snprintf(r->journal_path, sizeof(r->journal_path), "%s.journal", path);
+	if (overwrite && unlink(r->journal_path) < 0 && errno != ENOENT) {
+		qst_err("cannot remove %s: %s", r->journal_path,
+			strerror(errno));
+		return QST_ERR_IO;
+	}
+	r->jfd = open(r->journal_path,
+		      O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	if (r->jfd < 0) {
+		if (errno == EEXIST) {
+			qst_err("%s exists (a crashed session?): recover it with "
+				"`qst recover` or remove it", r->journal_path);
+			return QST_ERR_EXISTS;
+		}
+		qst_err("cannot create %s: %s", r->journal_path,
+			strerror(errno));
+		return QST_ERR_IO;
+	}
+	return QST_OK;
+}
+
+int qst_rec_open(struct qst_recorder *r, const char *path,
+		 const struct qst_session_meta *meta, const char *created_utc,
+		 bool overwrite, bool with_journal)
+{
+	memset(r, 0, sizeof(*r));
+	r->jfd = -1;
+	r->h5.file = -1;
+	int rc = qst_h5w_create(&r->h5, path, overwrite, meta, created_utc);
+	if (rc)
+		return rc;
+	if (with_journal) {
+		rc = journal_open(r, path, overwrite);
+		if (rc == QST_OK) {
+			qst_journal_meta(&r->line, meta, created_utc);
+			rc = journal_commit(r);
+			if (rc) {
+				close(r->jfd);
+				unlink(r->journal_path);
+			}
+		}
+		if (rc) {
+			qst_h5w_close(&r->h5);
+			unlink(path);
+			qst_strbuf_free(&r->line);
+			return rc;
+		}
+	}
+	return QST_OK;
+}
+
+void qst_rec_free(struct qst_recorder *r)
+{
+	drop_buffers(r);
+	free(r->samples);
+	free(r->events);
+	qst_strbuf_free(&r->line);
+	qst_h5w_close(&r->h5);
+	if (r->jfd >= 0)
+		close(r->jfd);
+	r->jfd = -1;
+}
+
+int qst_recorder_create(const char *path, const struct qst_session_meta *meta,
+			bool overwrite, struct qst_recorder **out)
+{
+	char created[48];
+
+	if (!path || !*path || !meta || !out) {
+		qst_err("recorder_create: missing path, metadata or result");
+		return QST_ERR_ARG;
+	}
+	*out = NULL;
+	struct qst_recorder *r = malloc(sizeof(*r));
+	if (!r)
+		return QST_ERR_NOMEM;
+	utc_now(created, sizeof(created));
+	int rc = qst_rec_open(r, path, meta, created, overwrite, true);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	qst_info("recording to %s (journal %s)", path, r->journal_path);
+	*out = r;
+	return QST_OK;
+}
+
+int qst_recorder_add_device(struct qst_recorder *r,
+			    const struct qst_device_record *dev)
+{
+	if (!r || !dev)
+		return QST_ERR_ARG;
+	qst_strbuf_reset(&r->line);
+	qst_journal_device(&r->line, dev);
+	int rc = journal_commit(r);
+	if (rc)
+		return rc;
+	if (!r->h5_behind) {
+		rc = qst_h5w_append(&r->h5, &r->h5.devices, dev, 1);
+		if (rc == QST_OK)
+			rc = qst_h5w_flush(&r->h5);
+		if (rc)
+			mark_h5_behind(r);
+	}
+	return r->h5_behind ? QST_ERR_IO : QST_OK;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap * 2 : 1024;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*p, n * elem);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+int qst_recorder_temperature(struct qst_recorder *r,
+			     const struct qst_temp_sample *s)
+{
+	if (!r || !s)
+		return QST_ERR_ARG;
+	if (!grow((void **)&r->samples, &r->cap_samples, r->n_samples + 1,
+		  sizeof(*r->samples)))
+		return QST_ERR_NOMEM;
+	r->samples[r->n_samples++] = *s;
+	if (r->n_samples >= MAX_BUFFERED_SAMPLES)
+		return commit(r, NULL);
+	return QST_OK;
+}
+
+int qst_recorder_event(struct qst_recorder *r, const struct qst_event_record *e)
+{
+	if (!r || !e)
+		return QST_ERR_ARG;
+	if (!grow((void **)&r->events, &r->cap_events, r->n_events + 1,
+		  sizeof(*r->events)))
+		return QST_ERR_NOMEM;
+	struct qst_event_record copy = *e;
+	copy.message = strdup(e->message ? e->message : "");
+	if (!copy.message)
+		return QST_ERR_NOMEM;
+	r->events[r->n_events++] = copy;
+	if (r->n_events >= MAX_BUFFERED_EVENTS)
+		return commit(r, NULL);
+	return QST_OK;
+}
+
+int qst_recorder_trial(struct qst_recorder *r, const struct qst_trial_record *t)
+{
+	if (!r || !t)
+		return QST_ERR_ARG;
+	return commit(r, t);
+}
+
+int qst_recorder_flush(struct qst_recorder *r)
+{
+	if (!r)
+		return QST_ERR_ARG;
+	return commit(r, NULL);
+}
+
+int qst_recorder_close(struct qst_recorder *r, bool complete)
+{
+	if (!r)
+		return QST_ERR_ARG;
+	int rc = commit(r, NULL);
+	if (!r->h5_behind) {
+		int rc2 = qst_h5w_set_complete(&r->h5, complete);
+		if (rc2) {
+			mark_h5_behind(r);
+			rc = rc ? rc : rc2;
+		}
+	}
+	qst_strbuf_reset(&r->line);
+	qst_journal_close(&r->line, complete);
+	int rc2 = journal_commit(r);
+	rc = rc ? rc : rc2;
+	rc2 = qst_h5w_close(&r->h5);
+	rc = rc ? rc : rc2;
+	if (r->jfd >= 0 && close(r->jfd) < 0) {
+		qst_err("%s: close failed: %s", r->journal_path,
+			strerror(errno));
+		rc = rc ? rc : QST_ERR_IO;
+	}
+	r->jfd = -1;
+	qst_rec_free(r);
+	free(r);
+	return rc;
+}
+
+const char *qst_recorder_path(const struct qst_recorder *r)
+{
+	return r ? r->h5.path : NULL;
+}
