@@ -1,0 +1,615 @@
+/*
+ * The qst table a protocol script talks to (docs/protocol-api.md). Every
+ * function checks its arguments here — type, plausible range, unknown keys
+ * — and hands the station a filled struct through struct qst_script_host.
+ * Hard safety limits are not checked here: the station's supervisor owns
+ * them, so a plausible but unsafe request must reach the host and be
+ * refused there.
+ */
+#define LOG_PREFIX "engine: "
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "qst_analysis.h"
+#include "qst_core.h"
+
+/* qst-domain.md §1.4, §2.1, §2.3 (DFNS thermal defaults). */
+#define DFNS_BASELINE_C 32.0
+#define DFNS_RATE_C_S 1.0
+#define DFNS_RETURN_DETECTION_C_S 1.0
+#define DFNS_RETURN_PAIN_C_S 5.0
+#define DFNS_CUTOFF_COLD_C 0.0
+#define DFNS_CUTOFF_HOT_C 50.0
+#define DFNS_REPETITIONS 3
+/* §2.1: ISI is unspecified by DFNS; "≥ 4–10 s, configurable". */
+#define DFNS_ISI_S 6.0
+#define DFNS_ISI_JITTER_S 2.0
+
+/* Plausibility only; the supervisor enforces the real limits (§8.1). */
+#define PLAUSIBLE_MIN_C (-20.0)
+#define PLAUSIBLE_MAX_C 80.0
+#define MAX_RATE_C_S 20.0
+#define MAX_ISI_S 600.0
+#define MAX_REPETITIONS 20
+#define MAX_WAIT_S 3600.0
+
+#define HOST_ERRLEN 512
+
+/* A table argument being read: which one, and for whom. */
+struct fields {
+	lua_State *L;
+	int t;
+	const char *fn;
+};
+
+static const char *const protocol_keys[] = {
+	"name", "version", "description", "devices", NULL,
+};
+static const char *const limits_keys[] = {
+	"test", "baseline", "rate", "return_rate", "cutoff",
+	"repetitions", "isi", "isi_jitter", NULL,
+};
+static const char *const tsl_keys[] = {
+	"baseline", "rate", "lower_cutoff", "upper_cutoff",
+	"pairs", "return_rate", "isi", NULL,
+};
+static const char *const device_classes[] = { "thermal", "response", NULL };
+
+/* ------------------------------------------------------------- helpers */
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(s, *list) == 0)
+			return true;
+	return false;
+}
+
+static void push_list(lua_State *L, const char *const *list)
+{
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (const char *const *k = list; *k; k++) {
+		if (k != list)
+			luaL_addstring(&b, ", ");
+		luaL_addstring(&b, *k);
+	}
+	luaL_pushresult(&b);
+}
+
+/* Every call starts here: a stopped script reaches nothing. */
+static struct qst_engine *api_enter(lua_State *L, const char *fn,
+				    bool needs_protocol)
+{
+	struct qst_engine *e = qst_engine_from(L);
+	if (e->killed)
+		qst_engine_raise_kill(L);
+	if (needs_protocol && !e->declared)
+		luaL_error(L, "%s: call qst.protocol{...} first, before any "
+			      "other station call",
+			   fn);
+	return e;
+}
+
+static void require_device(lua_State *L, const struct qst_engine *e,
+			   const char *fn, const char *dev)
+{
+	for (int i = 0; i < e->decl.n_devices; i++)
+		if (strcmp(e->decl.devices[i], dev) == 0)
+			return;
+	luaL_error(L, "%s: the protocol does not declare the '%s' device "
+		      "(add it to qst.protocol{ devices = {...} })",
+		   fn, dev);
+}
+
+/*
+ * Turn a host callback's result into the script's view: nothing on
+ * success, a Lua error carrying the host's text otherwise. The text is
+ * kept so the engine can tell whether this error ended the script.
+ * QST_ERR_ABORTED (emergency stop, signal) is final: no catching it.
+ */
+static void host_result(lua_State *L, struct qst_engine *e, const char *fn,
+			int rc, const char *errbuf)
+{
+	if (rc >= 0)
+		return;
+	const char *text = errbuf && errbuf[0] ? errbuf : qst_strerror(rc);
+	/* The calling script line, also when called through pcall. */
+	lua_Debug ar;
+	int line = -1;
+	for (int level = 1; line <= 0 && lua_getstack(L, level, &ar); level++)
+		if (lua_getinfo(L, "l", &ar))
+			line = ar.currentline;
+	if (line > 0)
+		snprintf(e->host_msg, sizeof(e->host_msg), "%s:%d: %s: %s",
+			 e->chunkname, line, fn, text);
+	else
+		snprintf(e->host_msg, sizeof(e->host_msg), "%s: %s: %s",
+			 e->chunkname, fn, text);
+	e->host_code = rc;
+	if (rc == QST_ERR_ABORTED) {
+		qst_engine_kill(e, QST_ENGINE_KILL_ABORTED, line);
+		qst_engine_raise_kill(L);
+	}
+	lua_pushstring(L, e->host_msg);
+	lua_error(L);
+}
+
+static void host_missing(lua_State *L, struct qst_engine *e, const char *fn)
+{
+	host_result(L, e, fn, QST_ERR_UNSUPPORTED,
+		    "not supported by this station");
+}
+
+static const char *check_text(lua_State *L, int arg, const char *fn,
+			      const char *what)
+{
+	if (lua_type(L, arg) != LUA_TSTRING)
+		luaL_error(L, "%s: %s must be a string, got %s", fn, what,
+			   luaL_typename(L, arg));
+	const char *s = lua_tostring(L, arg);
+	if (!s[0])
+		luaL_error(L, "%s: %s must not be empty", fn, what);
+	return s;
+}
+
+/* ------------------------------------------------------- table fields */
+
+static struct fields open_fields(lua_State *L, int arg, const char *fn,
+				 const char *const *keys, bool optional)
+{
+	lua_settop(L, arg);
+	if (optional && lua_isnil(L, arg)) {
+		lua_newtable(L);
+		lua_replace(L, arg);
+	}
+	if (lua_type(L, arg) != LUA_TTABLE)
+		luaL_error(L, "%s expects a table of settings, e.g. %s{ ... }; "
+			      "got %s",
+			   fn, fn, luaL_typename(L, arg));
+	lua_pushnil(L);
+	while (lua_next(L, arg)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			luaL_error(L, "%s: unexpected %s key (settings are "
+				      "written key = value)",
+				   fn, luaL_typename(L, -1));
+		}
+		const char *key = lua_tostring(L, -1);
+		if (!in_list(key, keys)) {
+			push_list(L, keys);
+			luaL_error(L, "%s: unknown key '%s' (allowed: %s)", fn,
+				   key, lua_tostring(L, -1));
+		}
+	}
+	return (struct fields){ L, arg, fn };
+}
+
+/* Push the raw value of key; true when it is present. */
+static bool field_get(const struct fields *f, const char *key)
+{
+	lua_pushstring(f->L, key);
+	lua_rawget(f->L, f->t);
+	if (lua_isnil(f->L, -1)) {
+		lua_pop(f->L, 1);
+		return false;
+	}
+	return true;
+}
+
+struct range {
+	double lo, hi;
+	bool lo_open; /* lo itself not allowed */
+	const char *unit;
+};
+
+static double field_number(const struct fields *f, const char *key,
+			   double def, struct range r)
+{
+	lua_State *L = f->L;
+	if (!field_get(f, key))
+		return def;
+	if (lua_type(L, -1) != LUA_TNUMBER)
+		luaL_error(L, "%s: %s must be a number (%s), got %s", f->fn,
+			   key, r.unit, luaL_typename(L, -1));
+	double v = lua_tonumber(L, -1);
+	lua_pop(L, 1);
+	bool ok = isfinite(v) && (r.lo_open ? v > r.lo : v >= r.lo) &&
+		  v <= r.hi;
+	if (!ok) {
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+			 "%s: %s = %g %s is out of range (allowed: %s %g to "
+			 "%g %s)",
+			 f->fn, key, v, r.unit, r.lo_open ? "above" : "from",
+			 r.lo, r.hi, r.unit);
+		luaL_error(L, "%s", msg);
+	}
+	return v;
+}
+
+static int field_integer(const struct fields *f, const char *key, int def,
+			 int lo, int hi)
+{
+	lua_State *L = f->L;
+	if (!field_get(f, key))
+		return def;
+	int isint = 0;
+	lua_Integer v = lua_tointegerx(L, -1, &isint);
+	if (lua_type(L, -1) != LUA_TNUMBER || !isint)
+		luaL_error(L, "%s: %s must be a whole number, got %s", f->fn,
+			   key,
+			   lua_type(L, -1) == LUA_TNUMBER ?
+				   lua_tostring(L, -1) :
+				   luaL_typename(L, -1));
+	lua_pop(L, 1);
+	if (v < lo || v > hi)
+		luaL_error(L, "%s: %s = %I is out of range (allowed: %d to %d)",
+			   f->fn, key, (LUA_INTEGER)v, lo, hi);
+	return (int)v;
+}
+
+/* Copy a string (or number) field; too long is an error, not a cut. */
+static void field_string(const struct fields *f, const char *key,
+			 bool required, char *out, size_t outlen)
+{
+	lua_State *L = f->L;
+	out[0] = '\0';
+	if (!field_get(f, key)) {
+		if (required)
+			luaL_error(L, "%s: %s is required", f->fn, key);
+		return;
+	}
+	int type = lua_type(L, -1);
+	if (type != LUA_TSTRING && type != LUA_TNUMBER)
+		luaL_error(L, "%s: %s must be a string, got %s", f->fn, key,
+			   luaL_typename(L, -1));
+	size_t len = 0;
+	const char *s = lua_tolstring(L, -1, &len);
+	if (len >= outlen || strlen(s) != len)
+		luaL_error(L, "%s: %s is too long or holds a NUL byte (at most "
+			      "%d bytes)",
+			   f->fn, key, (int)outlen - 1);
+	if (required && len == 0)
+		luaL_error(L, "%s: %s must not be empty", f->fn, key);
+	memcpy(out, s, len + 1);
+	lua_pop(L, 1);
+}
+
+static void field_devices(const struct fields *f,
+			  struct qst_protocol_decl *decl)
+{
+	lua_State *L = f->L;
+	if (!field_get(f, "devices"))
+		return;
+	if (lua_type(L, -1) != LUA_TTABLE)
+		luaL_error(L, "%s: devices must be a list such as "
+			      "{ \"thermal\", \"response\" }, got %s",
+			   f->fn, luaL_typename(L, -1));
+	lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+	if (n > QST_PROTOCOL_MAX_DEVICES)
+		luaL_error(L, "%s: at most %d devices", f->fn,
+			   QST_PROTOCOL_MAX_DEVICES);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, i);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "%s: devices[%I] must be a string, got "
+				      "%s",
+				   f->fn, (LUA_INTEGER)i, luaL_typename(L, -1));
+		const char *dev = lua_tostring(L, -1);
+		if (!in_list(dev, device_classes)) {
+			push_list(L, device_classes);
+			luaL_error(L, "%s: unknown device class '%s' (known: "
+				      "%s)",
+				   f->fn, dev, lua_tostring(L, -1));
+		}
+		for (int j = 0; j < decl->n_devices; j++)
+			if (strcmp(decl->devices[j], dev) == 0)
+				luaL_error(L, "%s: device '%s' is listed twice",
+					   f->fn, dev);
+		snprintf(decl->devices[decl->n_devices++],
+			 sizeof(decl->devices[0]), "%s", dev);
+		lua_pop(L, 1);
+	}
+	/* Keys other than 1..n would be silently ignored: refuse them. */
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pop(L, 1);
+		lua_Integer k = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+		if (k < 1 || k > n)
+			luaL_error(L, "%s: devices must be a plain list of "
+				      "names",
+				   f->fn);
+	}
+	lua_pop(L, 1);
+}
+
+/* -------------------------------------------------------- qst.protocol */
+
+static int api_protocol(lua_State *L)
+{
+	const char *fn = "qst.protocol";
+	struct qst_engine *e = api_enter(L, fn, false);
+	if (e->declared)
+		return luaL_error(L, "%s: called a second time (a script "
+				     "declares itself exactly once)",
+				  fn);
+	struct fields f = open_fields(L, 1, fn, protocol_keys, false);
+	struct qst_protocol_decl decl;
+	memset(&decl, 0, sizeof(decl));
+	field_string(&f, "name", true, decl.name, sizeof(decl.name));
+	field_string(&f, "version", false, decl.version,
+		     sizeof(decl.version));
+	field_string(&f, "description", false, decl.description,
+		     sizeof(decl.description));
+	field_devices(&f, &decl);
+
+	if (!e->host->declare)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->declare(e->user, &decl, err,
+						 sizeof(err)),
+		    err);
+	e->decl = decl;
+	e->declared = true;
+	return 0;
+}
+
+/* ------------------------------------------------- text and timing calls */
+
+static int api_section(lua_State *L)
+{
+	const char *fn = "qst.section";
+	struct qst_engine *e = api_enter(L, fn, true);
+	const char *title = check_text(L, 1, fn, "the title");
+	if (!e->host->section)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->section(e->user, title, err,
+						 sizeof(err)),
+		    err);
+	return 0;
+}
+
+static int api_instruct(lua_State *L)
+{
+	const char *fn = "qst.instruct";
+	struct qst_engine *e = api_enter(L, fn, true);
+	const char *text = check_text(L, 1, fn, "the instruction");
+	if (!e->host->instruct)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->instruct(e->user, text, err,
+						  sizeof(err)),
+		    err);
+	return 0;
+}
+
+/* qst.log(...) and print(...): values joined by tabs, like print. */
+static int api_log(lua_State *L)
+{
+	struct qst_engine *e = api_enter(L, "qst.log", false);
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	const char *msg = lua_tostring(L, -1);
+	if (e->host->log)
+		e->host->log(e->user, msg);
+	else
+		qst_info("%s: %s", e->chunkname, msg);
+	return 0;
+}
+
+static int api_wait(lua_State *L)
+{
+	const char *fn = "qst.wait";
+	struct qst_engine *e = api_enter(L, fn, true);
+	if (lua_type(L, 1) != LUA_TNUMBER)
+		return luaL_error(L, "%s: seconds must be a number, got %s",
+				  fn, luaL_typename(L, 1));
+	double s = lua_tonumber(L, 1);
+	if (!isfinite(s) || s < 0.0 || s > MAX_WAIT_S) {
+		char msg[128];
+		snprintf(msg, sizeof(msg),
+			 "%s: %g s is out of range (allowed: 0 to %g s)", fn,
+			 s, MAX_WAIT_S);
+		return luaL_error(L, "%s", msg);
+	}
+	if (!e->host->wait)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->wait(e->user, s, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+static int api_now(lua_State *L)
+{
+	struct qst_engine *e = api_enter(L, "qst.now", false);
+	lua_pushnumber(L, e->host->now ? e->host->now(e->user) : 0.0);
+	return 1;
+}
+
+static int check_test_name(lua_State *L, int arg, const char *fn)
+{
+	const char *name = check_text(L, arg, fn, "test");
+	int p = qst_param_from_name(name);
+	if (p < 0)
+		luaL_error(L, "%s: unknown test '%s' (expected a DFNS "
+			      "parameter such as CDT, WDT, TSL, CPT, HPT)",
+			   fn, name);
+	return p;
+}
+
+static int api_not_done(lua_State *L)
+{
+	const char *fn = "qst.not_done";
+	struct qst_engine *e = api_enter(L, fn, true);
+	int test = check_test_name(L, 1, fn);
+	const char *reason = check_text(L, 2, fn, "the reason");
+	if (!e->host->not_done)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->not_done(e->user, test, reason, err,
+						  sizeof(err)),
+		    err);
+	return 0;
+}
+
+/* ------------------------------------------------ thermal test methods */
+
+static const struct range temperature_range = {
+	PLAUSIBLE_MIN_C, PLAUSIBLE_MAX_C, false, "°C"
+};
+static const struct range rate_range = { 0.0, MAX_RATE_C_S, true, "°C/s" };
+static const struct range isi_range = { 0.0, MAX_ISI_S, false, "s" };
+
+static int limits_test(const struct fields *f)
+{
+	lua_State *L = f->L;
+	if (!field_get(f, "test"))
+		luaL_error(L, "%s: test is required (CDT, WDT, CPT or HPT)",
+			   f->fn);
+	int p = check_test_name(L, lua_gettop(L), f->fn);
+	if (p != QST_CDT && p != QST_WDT && p != QST_CPT && p != QST_HPT)
+		luaL_error(L, "%s: test '%s' is not a method-of-limits test "
+			      "(CDT, WDT, CPT or HPT%s)",
+			   f->fn, qst_param_name(p),
+			   p == QST_TSL ? "; TSL is qst.tsl{}" : "");
+	lua_pop(L, 1);
+	return p;
+}
+
+static void limits_read(const struct fields *f, struct qst_limits_params *p)
+{
+	p->test = limits_test(f);
+	bool cooling = p->test == QST_CDT || p->test == QST_CPT;
+	bool pain = p->test == QST_CPT || p->test == QST_HPT;
+	p->direction = cooling ? -1 : +1;
+	p->baseline_c = field_number(f, "baseline", DFNS_BASELINE_C,
+				     temperature_range);
+	p->rate_c_s = field_number(f, "rate", DFNS_RATE_C_S, rate_range);
+	p->return_rate_c_s = field_number(
+		f, "return_rate",
+		pain ? DFNS_RETURN_PAIN_C_S : DFNS_RETURN_DETECTION_C_S,
+		rate_range);
+	p->cutoff_c = field_number(f, "cutoff",
+				   cooling ? DFNS_CUTOFF_COLD_C :
+					     DFNS_CUTOFF_HOT_C,
+				   temperature_range);
+	p->repetitions = field_integer(f, "repetitions", DFNS_REPETITIONS, 1,
+				       MAX_REPETITIONS);
+	p->isi_s = field_number(f, "isi", DFNS_ISI_S, isi_range);
+	p->isi_jitter_s = field_number(f, "isi_jitter", DFNS_ISI_JITTER_S,
+				       isi_range);
+
+	bool wrong_side = cooling ? p->cutoff_c >= p->baseline_c :
+				    p->cutoff_c <= p->baseline_c;
+	if (wrong_side) {
+		char msg[192];
+		snprintf(msg, sizeof(msg),
+			 "%s: cutoff = %g °C must be %s the baseline %g °C "
+			 "for %s (a %s test)",
+			 f->fn, p->cutoff_c, cooling ? "below" : "above",
+			 p->baseline_c, qst_param_name(p->test),
+			 cooling ? "cooling" : "heating");
+		luaL_error(f->L, "%s", msg);
+	}
+}
+
+static int api_limits(lua_State *L)
+{
+	const char *fn = "qst.limits";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, limits_keys, false);
+	struct qst_limits_params p;
+	memset(&p, 0, sizeof(p));
+	limits_read(&f, &p);
+	require_device(L, e, fn, "thermal");
+	require_device(L, e, fn, "response");
+	if (!e->host->limits)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->limits(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+static void tsl_read(const struct fields *f, struct qst_tsl_params *p)
+{
+	p->baseline_c = field_number(f, "baseline", DFNS_BASELINE_C,
+				     temperature_range);
+	p->rate_c_s = field_number(f, "rate", DFNS_RATE_C_S, rate_range);
+	p->lower_cutoff_c = field_number(f, "lower_cutoff", DFNS_CUTOFF_COLD_C,
+					 temperature_range);
+	p->upper_cutoff_c = field_number(f, "upper_cutoff", DFNS_CUTOFF_HOT_C,
+					 temperature_range);
+	/* §2.2: 3 warm and 3 cold reversals. */
+	p->pairs = field_integer(f, "pairs", DFNS_REPETITIONS, 1,
+				 MAX_REPETITIONS);
+	p->return_rate_c_s = field_number(f, "return_rate",
+					  DFNS_RETURN_DETECTION_C_S,
+					  rate_range);
+	p->isi_s = field_number(f, "isi", DFNS_ISI_S, isi_range);
+
+	if (!(p->lower_cutoff_c < p->baseline_c &&
+	      p->baseline_c < p->upper_cutoff_c)) {
+		char msg[192];
+		snprintf(msg, sizeof(msg),
+			 "%s: need lower_cutoff < baseline < upper_cutoff, "
+			 "got %g, %g, %g °C",
+			 f->fn, p->lower_cutoff_c, p->baseline_c,
+			 p->upper_cutoff_c);
+		luaL_error(f->L, "%s", msg);
+	}
+}
+
+static int api_tsl(lua_State *L)
+{
+	const char *fn = "qst.tsl";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, tsl_keys, true);
+	struct qst_tsl_params p;
+	memset(&p, 0, sizeof(p));
+	tsl_read(&f, &p);
+	require_device(L, e, fn, "thermal");
+	require_device(L, e, fn, "response");
+	if (!e->host->tsl)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->tsl(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- open */
+
+static const luaL_Reg api_functions[] = {
+	{ "protocol", api_protocol }, { "section", api_section },
+	{ "instruct", api_instruct }, { "log", api_log },
+	{ "wait", api_wait },         { "now", api_now },
+	{ "not_done", api_not_done }, { "limits", api_limits },
+	{ "tsl", api_tsl },           { NULL, NULL },
+};
+
+void qst_engine_open_api(lua_State *L)
+{
+	luaL_newlib(L, api_functions);
+	lua_pushliteral(L, QST_ENGINE_API_VERSION);
+	lua_setfield(L, -2, "version");
+	lua_setglobal(L, "qst");
+	lua_pushcfunction(L, api_log);
+	lua_setglobal(L, "print");
+}

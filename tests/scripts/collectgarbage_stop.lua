@@ -1,0 +1,5 @@
+-- Stopping the collector is refused.
+qst.protocol{ name = "collectgarbage stop" }
+collectgarbage("stop")
+local t = {}
+while true do t[#t + 1] = {} end

@@ -1,0 +1,4 @@
+-- No debug library: a script cannot remove the instruction hook.
+qst.protocol{ name = "debug access" }
+debug.sethook()
+while true do end

@@ -1,0 +1,3 @@
+-- No file loading.
+qst.protocol{ name = "dofile" }
+dofile("/etc/passwd")

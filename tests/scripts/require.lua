@@ -1,0 +1,3 @@
+-- No module loading.
+qst.protocol{ name = "require" }
+local io2 = require("io")

@@ -1,0 +1,707 @@
+/*
+ * Unit tests for the protocol engine (protocols/engine/): the qst API
+ * against a mock host that records every call, parameter validation, host
+ * error propagation, and hostile scripts (tests/scripts/) that must be
+ * stopped with the right code and a clear message.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "qst_analysis.h"
+#include "qst_core.h"
+#include "qst_protocol.h"
+
+/* Small limits so hostile scripts end quickly. */
+#define TEST_INSTRUCTIONS UINT64_C(5000000)
+#define TEST_MEMORY ((size_t)4 << 20)
+
+static const struct qst_script_limits test_limits = {
+	.memory_bytes = TEST_MEMORY,
+	.instructions = TEST_INSTRUCTIONS,
+};
+
+/* ------------------------------------------------------------ mock host */
+
+struct mock {
+	char calls[8192]; /* one line per callback */
+	int n_calls;
+	int n_logs;
+	char last_log[256];
+	/* make the n-th call of a kind fail (1-based; 0 never) */
+	int fail_limits_at;
+	int fail_section_at;
+	int fail_code;
+	const char *fail_text;
+	int n_limits, n_sections;
+	struct qst_protocol_decl decl;
+	struct qst_limits_params limits[8];
+	struct qst_tsl_params tsl;
+	double waited;
+	int not_done_test;
+};
+
+static void record(struct mock *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void record(struct mock *m, const char *fmt, ...)
+{
+	size_t used = strlen(m->calls);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m->calls + used, sizeof(m->calls) - used, fmt, ap);
+	va_end(ap);
+	used = strlen(m->calls);
+	snprintf(m->calls + used, sizeof(m->calls) - used, "\n");
+	m->n_calls++;
+}
+
+static int mock_fail(struct mock *m, char *errbuf, size_t errlen)
+{
+	snprintf(errbuf, errlen, "%s", m->fail_text ? m->fail_text : "");
+	return m->fail_code;
+}
+
+static int mock_declare(void *user, const struct qst_protocol_decl *decl,
+			char *errbuf, size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	m->decl = *decl;
+	record(m, "declare %s|%s|%d", decl->name, decl->version,
+	       decl->n_devices);
+	return QST_OK;
+}
+
+static int mock_section(void *user, const char *title, char *errbuf,
+			size_t errlen)
+{
+	struct mock *m = user;
+	record(m, "section %s", title);
+	if (++m->n_sections == m->fail_section_at)
+		return mock_fail(m, errbuf, errlen);
+	return QST_OK;
+}
+
+static int mock_instruct(void *user, const char *text, char *errbuf,
+			 size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	record(user, "instruct %s", text);
+	return QST_OK;
+}
+
+static int mock_limits(void *user, const struct qst_limits_params *p,
+		       char *errbuf, size_t errlen)
+{
+	struct mock *m = user;
+	record(m, "limits %s", qst_param_name(p->test));
+	if (m->n_limits < 8)
+		m->limits[m->n_limits] = *p;
+	if (++m->n_limits == m->fail_limits_at)
+		return mock_fail(m, errbuf, errlen);
+	return QST_OK;
+}
+
+static int mock_tsl(void *user, const struct qst_tsl_params *p, char *errbuf,
+		    size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	m->tsl = *p;
+	record(m, "tsl");
+	return QST_OK;
+}
+
+static int mock_wait(void *user, double seconds, char *errbuf, size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	m->waited += seconds;
+	record(m, "wait");
+	return QST_OK;
+}
+
+static int mock_not_done(void *user, int test, const char *reason,
+			 char *errbuf, size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	m->not_done_test = test;
+	record(m, "not_done %s %s", qst_param_name(test), reason);
+	return QST_OK;
+}
+
+static void mock_log(void *user, const char *message)
+{
+	struct mock *m = user;
+	m->n_logs++;
+	snprintf(m->last_log, sizeof(m->last_log), "%s", message);
+	record(m, "log %s", message);
+}
+
+static double mock_now(void *user)
+{
+	(void)user;
+	return 12.5;
+}
+
+static const struct qst_script_host mock_host = {
+	.declare = mock_declare,
+	.section = mock_section,
+	.instruct = mock_instruct,
+	.limits = mock_limits,
+	.tsl = mock_tsl,
+	.wait = mock_wait,
+	.not_done = mock_not_done,
+	.log = mock_log,
+	.now = mock_now,
+};
+
+static char errbuf[1024];
+
+static int run(struct mock *m, const char *text)
+{
+	errbuf[0] = 'X';
+	return qst_script_run(text, strlen(text), "test.lua", &test_limits,
+			      &mock_host, m, errbuf, sizeof(errbuf));
+}
+
+#define HEADER                                                            \
+	"qst.protocol{ name = \"t\", devices = { \"thermal\", "            \
+	"\"response\" } }\n"
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+	if (!strstr(haystack, needle))
+		fail_msg("expected \"%s\" in \"%s\"", needle, haystack);
+}
+
+/* ----------------------------------------------------- valid protocols */
+
+static const char dfns_thermal[] =
+	"qst.protocol{ name = \"DFNS thermal\", version = \"1.0\",\n"
+	"  description = \"thermal block\", devices = { \"thermal\", "
+	"\"response\" } }\n"
+	"qst.section(\"Thermal detection\")\n"
+	"qst.instruct(\"Press the button as soon as you feel the temperature "
+	"change to cold\")\n"
+	"qst.limits{ test = \"CDT\" }\n"
+	"qst.limits{ test = \"WDT\" }\n"
+	"qst.tsl{}\n"
+	"qst.limits{ test = \"CPT\" }\n"
+	"qst.limits{ test = \"HPT\" }\n";
+
+static void test_dfns_sequence(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(run(&m, dfns_thermal), QST_OK);
+	assert_string_equal(errbuf, "");
+	assert_string_equal(
+		m.calls,
+		"declare DFNS thermal|1.0|2\n"
+		"section Thermal detection\n"
+		"instruct Press the button as soon as you feel the "
+		"temperature change to cold\n"
+		"limits CDT\nlimits WDT\ntsl\nlimits CPT\nlimits HPT\n");
+	assert_string_equal(m.decl.description, "thermal block");
+	assert_string_equal(m.decl.devices[0], "thermal");
+	assert_string_equal(m.decl.devices[1], "response");
+}
+
+static void assert_limits(const struct qst_limits_params *p, int test,
+			  int direction, double return_rate, double cutoff)
+{
+	assert_int_equal(p->test, test);
+	assert_int_equal(p->direction, direction);
+	assert_true(p->baseline_c == 32.0);
+	assert_true(p->rate_c_s == 1.0);
+	assert_true(p->return_rate_c_s == return_rate);
+	assert_true(p->cutoff_c == cutoff);
+	assert_int_equal(p->repetitions, 3);
+	assert_true(p->isi_s == 6.0);
+	assert_true(p->isi_jitter_s == 2.0);
+}
+
+/* qst-domain.md §1.4, §2.1, §2.3 */
+static void test_dfns_defaults(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(run(&m, dfns_thermal), QST_OK);
+	assert_int_equal(m.n_limits, 4);
+	assert_limits(&m.limits[0], QST_CDT, -1, 1.0, 0.0);
+	assert_limits(&m.limits[1], QST_WDT, +1, 1.0, 50.0);
+	assert_limits(&m.limits[2], QST_CPT, -1, 5.0, 0.0);
+	assert_limits(&m.limits[3], QST_HPT, +1, 5.0, 50.0);
+	assert_true(m.tsl.baseline_c == 32.0);
+	assert_true(m.tsl.rate_c_s == 1.0);
+	assert_true(m.tsl.lower_cutoff_c == 0.0);
+	assert_true(m.tsl.upper_cutoff_c == 50.0);
+	assert_int_equal(m.tsl.pairs, 3);
+	assert_true(m.tsl.return_rate_c_s == 1.0);
+	assert_true(m.tsl.isi_s == 6.0);
+}
+
+static void test_overrides(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(
+		run(&m, HEADER
+		    "qst.limits{ test = \"hpt\", baseline = 30, rate = 1.5,\n"
+		    "  return_rate = 8, cutoff = 49, repetitions = 5.0,\n"
+		    "  isi = 8, isi_jitter = 0 }\n"
+		    "qst.tsl{ baseline = 31, rate = 0.5, lower_cutoff = 10,\n"
+		    "  upper_cutoff = 45, pairs = 4, return_rate = 2, isi = 3 }\n"),
+		QST_OK);
+	const struct qst_limits_params *p = &m.limits[0];
+	assert_int_equal(p->test, QST_HPT);
+	assert_int_equal(p->direction, 1);
+	assert_true(p->baseline_c == 30.0);
+	assert_true(p->rate_c_s == 1.5);
+	assert_true(p->return_rate_c_s == 8.0);
+	assert_true(p->cutoff_c == 49.0);
+	assert_int_equal(p->repetitions, 5);
+	assert_true(p->isi_s == 8.0);
+	assert_true(p->isi_jitter_s == 0.0);
+	assert_true(m.tsl.baseline_c == 31.0);
+	assert_true(m.tsl.rate_c_s == 0.5);
+	assert_true(m.tsl.lower_cutoff_c == 10.0);
+	assert_true(m.tsl.upper_cutoff_c == 45.0);
+	assert_int_equal(m.tsl.pairs, 4);
+	assert_true(m.tsl.return_rate_c_s == 2.0);
+	assert_true(m.tsl.isi_s == 3.0);
+}
+
+static void test_other_calls(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(
+		run(&m, "qst.log(\"before\", 1, true)\n" HEADER
+			"qst.wait(1.5)\nqst.wait(0)\n"
+			"qst.not_done(\"cpt\", \"subject declined\")\n"
+			"print(\"t=\" .. qst.now(), qst.version)\n"),
+		QST_OK);
+	assert_string_equal(m.calls, "log before\t1\ttrue\n"
+				     "declare t||2\n"
+				     "wait\nwait\n"
+				     "not_done CPT subject declined\n"
+				     "log t=12.5\t1\n");
+	assert_true(m.waited == 1.5);
+	assert_int_equal(m.not_done_test, QST_CPT);
+}
+
+/* The sandbox keeps what a protocol may use. */
+static void test_sandbox_keeps_basics(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(
+		run(&m, HEADER
+		    "local t = {}\n"
+		    "for i = 1, 10 do t[#t + 1] = string.format('%02d', i) end\n"
+		    "table.sort(t, function(a, b) return a > b end)\n"
+		    "local k, v = ('key=42'):match('^(%a+)=(%d+)$')\n"
+		    "local ok, err = pcall(error, 'inner')\n"
+		    "print(table.concat(t, ','), k, math.floor(v / 2),\n"
+		    "      utf8.char(176), ok, err, string.rep('', 1 << 62),\n"
+		    "      collectgarbage('count') > 0)\n"),
+		QST_OK);
+	assert_string_equal(m.last_log, "10,09,08,07,06,05,04,03,02,01\tkey\t21"
+					"\t\xc2\xb0\tfalse\tinner\t\ttrue");
+}
+
+/* Garbage near the cap is collected (Lua's emergency collection and
+ * retry), not mistaken for a memory bomb. */
+static void test_garbage_near_cap_is_collected(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(
+		run(&m, HEADER
+		    "for i = 1, 20 do\n"
+		    "  local s = string.rep('x', 1500000 + i)\n"
+		    "end\n"
+		    "print('done')\n"),
+		QST_OK);
+	assert_string_equal(m.last_log, "done");
+}
+
+/* ----------------------------------------------------- parameter errors */
+
+struct bad_case {
+	const char *script;
+	const char *message;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ HEADER "qst.limits{ test = \"CDT\", cutof = 5 }",
+	  "test.lua:2: qst.limits: unknown key 'cutof' (allowed: test, " },
+	{ HEADER "qst.limits{ test = \"CDT\", rate = \"fast\" }",
+	  "test.lua:2: qst.limits: rate must be a number (°C/s), got string" },
+	{ HEADER "qst.limits{ test = \"CDT\", repetitions = 0 }",
+	  "qst.limits: repetitions = 0 is out of range (allowed: 1 to 20)" },
+	{ HEADER "qst.limits{ test = \"CDT\", repetitions = 21 }",
+	  "repetitions = 21 is out of range" },
+	{ HEADER "qst.limits{ test = \"CDT\", repetitions = 2.5 }",
+	  "repetitions must be a whole number, got 2.5" },
+	{ HEADER "qst.limits{ test = \"WDT\", rate = 0 }",
+	  "qst.limits: rate = 0 °C/s is out of range (allowed: above 0 to "
+	  "20 °C/s)" },
+	{ HEADER "qst.limits{ test = \"WDT\", isi = 601 }",
+	  "isi = 601 s is out of range" },
+	{ HEADER "qst.limits{ test = \"WDT\", baseline = 90 }",
+	  "baseline = 90 °C is out of range (allowed: from -20 to 80 °C)" },
+	{ HEADER "qst.limits{ test = \"CDT\", cutoff = 40 }",
+	  "qst.limits: cutoff = 40 °C must be below the baseline 32 °C for "
+	  "CDT (a cooling test)" },
+	{ HEADER "qst.limits{ test = \"HPT\", cutoff = 20 }",
+	  "must be above the baseline 32 °C for HPT (a heating test)" },
+	{ HEADER "qst.limits{ rate = 1 }", "qst.limits: test is required" },
+	{ HEADER "qst.limits{ test = \"XYZ\" }",
+	  "qst.limits: unknown test 'XYZ'" },
+	{ HEADER "qst.limits{ test = \"TSL\" }",
+	  "test 'TSL' is not a method-of-limits test" },
+	{ HEADER "qst.limits(\"CDT\")",
+	  "qst.limits expects a table of settings" },
+	{ HEADER "qst.limits{ \"CDT\" }", "unexpected number key" },
+	{ HEADER "qst.tsl{ pairs = 30 }", "qst.tsl: pairs = 30" },
+	{ HEADER "qst.tsl{ lower_cutoff = 33 }",
+	  "need lower_cutoff < baseline < upper_cutoff" },
+	{ HEADER "qst.tsl{ isi_jitter = 1 }", "unknown key 'isi_jitter'" },
+	{ "qst.limits{ test = \"CDT\" }",
+	  "test.lua:1: qst.limits: call qst.protocol{...} first" },
+	{ "qst.section(\"x\")", "qst.section: call qst.protocol{...} first" },
+	{ HEADER "qst.protocol{ name = \"again\" }",
+	  "test.lua:2: qst.protocol: called a second time" },
+	{ "qst.protocol{ version = \"1\" }", "qst.protocol: name is required" },
+	{ "qst.protocol{ name = \"\" }", "qst.protocol: name must not be empty" },
+	{ "qst.protocol{ name = \"x\", author = \"SUBJ01\" }",
+	  "qst.protocol: unknown key 'author'" },
+	{ "qst.protocol{ name = \"x\", devices = { \"thermal\", \"laser\" } }",
+	  "unknown device class 'laser' (known: thermal, response)" },
+	{ "qst.protocol{ name = \"x\", devices = { \"thermal\", \"thermal\" } }",
+	  "device 'thermal' is listed twice" },
+	{ "qst.protocol{ name = string.rep(\"n\", 200) }", "name is too long" },
+	{ "qst.protocol{ name = \"x\", devices = { \"thermal\" } }\n"
+	  "qst.limits{ test = \"CDT\" }",
+	  "qst.limits: the protocol does not declare the 'response' device" },
+	{ HEADER "qst.wait(-1)", "qst.wait: -1 s is out of range" },
+	{ HEADER "qst.wait(3601)", "qst.wait: 3601 s is out of range" },
+	{ HEADER "qst.wait(\"5\")", "qst.wait: seconds must be a number" },
+	{ HEADER "qst.section(\"\")", "qst.section: the title must not be empty" },
+	{ HEADER "qst.not_done(\"CDT\")",
+	  "qst.not_done: the reason must be a string, got no value" },
+	{ HEADER "qst.not_done(\"ABC\", \"x\")", "unknown test 'ABC'" },
+	{ "qst.log('no declaration')",
+	  "test.lua: the script never calls qst.protocol{...}" },
+	{ HEADER "error({})", "error object is a table value" },
+	{ HEADER "local x = nil + 1",
+	  "test.lua:2: attempt to perform arithmetic on a nil value" },
+};
+
+static void test_parameter_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		struct mock m = { 0 };
+		int rc = run(&m, bad_cases[i].script);
+		if (rc != QST_ERR_SCRIPT)
+			fail_msg("case %zu: rc %d (%s)", i, rc, errbuf);
+		assert_contains(errbuf, bad_cases[i].message);
+		/* A refused call never reaches the host. */
+		assert_int_equal(m.n_limits, 0);
+	}
+}
+
+/* ------------------------------------------------------- host errors */
+
+static void test_host_error_propagates(void **state)
+{
+	(void)state;
+	struct mock m = { .fail_limits_at = 2,
+			  .fail_code = QST_ERR_LIMIT,
+			  .fail_text = "cut-off 55.0 °C above the hard limit "
+				       "50.0 °C" };
+	int rc = run(&m, HEADER "qst.limits{ test = \"WDT\" }\n"
+				"qst.limits{ test = \"HPT\", cutoff = 55 }\n"
+				"qst.section(\"never\")\n");
+	assert_int_equal(rc, QST_ERR_LIMIT);
+	assert_string_equal(errbuf, "test.lua:3: qst.limits: cut-off 55.0 °C "
+				    "above the hard limit 50.0 °C");
+	assert_true(m.limits[1].cutoff_c == 55.0); /* reached the host */
+	assert_int_equal(m.n_sections, 0);
+}
+
+static void test_host_error_without_text(void **state)
+{
+	(void)state;
+	struct mock m = { .fail_section_at = 1, .fail_code = QST_ERR_DEVICE };
+	assert_int_equal(run(&m, HEADER "qst.section(\"s\")"), QST_ERR_DEVICE);
+	assert_contains(errbuf, "test.lua:2: qst.section: ");
+	assert_contains(errbuf, qst_strerror(QST_ERR_DEVICE));
+}
+
+/* A host error the script catches is the script's business. */
+static void test_host_error_caught(void **state)
+{
+	(void)state;
+	struct mock m = { .fail_limits_at = 1,
+			  .fail_code = QST_ERR_LIMIT,
+			  .fail_text = "refused" };
+	int rc = run(&m, HEADER
+		     "local ok, err = pcall(qst.limits, { test = \"HPT\", "
+		     "cutoff = 55 })\n"
+		     "print(ok, err)\n"
+		     "qst.limits{ test = \"HPT\" }\n");
+	assert_int_equal(rc, QST_OK);
+	assert_string_equal(m.last_log,
+			    "false\ttest.lua:2: qst.limits: refused");
+	assert_int_equal(m.n_limits, 2);
+
+	/* re-raised unchanged: still the host's error */
+	struct mock m2 = { .fail_limits_at = 1,
+			   .fail_code = QST_ERR_LIMIT,
+			   .fail_text = "refused" };
+	rc = run(&m2, HEADER "local ok, err = pcall(qst.limits, { test = "
+			     "\"CDT\" })\nerror(err, 0)\n");
+	assert_int_equal(rc, QST_ERR_LIMIT);
+
+	/* caught, then a different failure: that failure is reported */
+	struct mock m3 = { .fail_limits_at = 1,
+			   .fail_code = QST_ERR_LIMIT,
+			   .fail_text = "refused" };
+	rc = run(&m3, HEADER "pcall(qst.limits, { test = \"CDT\" })\n"
+			     "error(\"own failure\")\n");
+	assert_int_equal(rc, QST_ERR_SCRIPT);
+	assert_string_equal(errbuf, "test.lua:3: own failure");
+}
+
+/* An emergency stop cannot be caught. */
+static void test_host_abort_is_final(void **state)
+{
+	(void)state;
+	struct mock m = { .fail_limits_at = 1,
+			  .fail_code = QST_ERR_ABORTED,
+			  .fail_text = "emergency stop" };
+	int rc = run(&m, HEADER
+		     "for i = 1, 3 do pcall(qst.limits, { test = \"CDT\" }) "
+		     "end\n"
+		     "pcall(qst.section, \"after abort\")\n"
+		     "while true do end\n");
+	assert_int_equal(rc, QST_ERR_ABORTED);
+	assert_string_equal(errbuf, "test.lua:2: qst.limits: emergency stop");
+	assert_int_equal(m.n_limits, 1);
+	assert_int_equal(m.n_sections, 0);
+}
+
+static void test_missing_callback(void **state)
+{
+	(void)state;
+	struct qst_script_host host = mock_host;
+	host.tsl = NULL;
+	host.log = NULL;
+	host.now = NULL;
+	struct mock m = { 0 };
+	const char *text = HEADER "print(qst.now())\nqst.tsl()\n";
+	int rc = qst_script_run(text, strlen(text), "t.lua", NULL, &host, &m,
+				errbuf, sizeof(errbuf));
+	assert_int_equal(rc, QST_ERR_UNSUPPORTED);
+	assert_string_equal(errbuf,
+			    "t.lua:3: qst.tsl: not supported by this station");
+}
+
+static void test_bad_arguments(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(qst_script_run(NULL, 0, "x.lua", NULL, &mock_host, &m,
+					errbuf, sizeof(errbuf)),
+			 QST_ERR_ARG);
+	assert_int_equal(qst_script_run("", 0, "x.lua", NULL, NULL, &m, errbuf,
+					sizeof(errbuf)),
+			 QST_ERR_ARG);
+	/* a heap cap too small for the engine itself */
+	struct qst_script_limits tiny = { .memory_bytes = 100 };
+	int rc = qst_script_run(HEADER, strlen(HEADER), "x.lua", &tiny,
+				&mock_host, &m, errbuf, sizeof(errbuf));
+	assert_true(rc == QST_ERR_NOMEM || rc == QST_ERR_SCRIPT);
+	assert_contains(errbuf, "memory limit of 100 bytes");
+	/* NULL errbuf is fine */
+	assert_int_equal(qst_script_run(dfns_thermal, strlen(dfns_thermal),
+					NULL, NULL, &mock_host, &m, NULL, 0),
+			 QST_OK);
+}
+
+/* Precompiled chunks are refused even as the script itself. */
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+	(void)L;
+	luaL_Buffer *b = ud;
+	luaL_addlstring(b, p, sz);
+	return 0;
+}
+
+static void test_bytecode_script_refused(void **state)
+{
+	(void)state;
+	lua_State *L = luaL_newstate();
+	assert_int_equal(luaL_loadstring(L, HEADER), LUA_OK);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	lua_pushvalue(L, 1);
+	assert_int_equal(lua_dump(L, dump_writer, &b, 0), 0);
+	lua_pop(L, 1);
+	luaL_pushresult(&b);
+	size_t len = 0;
+	const char *code = lua_tolstring(L, -1, &len);
+	struct mock m = { 0 };
+	int rc = qst_script_run(code, len, "bin.lua", &test_limits, &mock_host,
+				&m, errbuf, sizeof(errbuf));
+	lua_close(L);
+	assert_int_equal(rc, QST_ERR_SCRIPT);
+	assert_contains(errbuf, "bin.lua: attempt to load a binary chunk");
+	assert_int_equal(m.n_calls, 0);
+}
+
+/* ------------------------------------------------------ hostile scripts */
+
+static int run_file(struct mock *m, const char *name)
+{
+	const char *dir = getenv("QST_TEST_SCRIPTS");
+	if (!dir)
+		fail_msg("QST_TEST_SCRIPTS is not set");
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	char *text = NULL;
+	size_t len = 0;
+	int rc = qst_read_file(path, &text, &len);
+	if (rc != QST_OK)
+		fail_msg("cannot read %s: %d", path, rc);
+	errbuf[0] = 'X';
+	rc = qst_script_run(text, len, name, &test_limits, &mock_host, m,
+			    errbuf, sizeof(errbuf));
+	free(text);
+	return rc;
+}
+
+struct hostile_case {
+	const char *file;
+	int code;
+	const char *message;
+};
+
+#define BUDGET_STOP                                                       \
+	": script stopped: instruction budget of 5000000 exceeded "
+#define MEMORY_STOP ": script stopped: memory limit of 4 MiB exceeded"
+
+static const struct hostile_case hostile_cases[] = {
+	{ "syntax_error.lua", QST_ERR_SCRIPT,
+	  "syntax_error.lua:4: 'then' expected near 'qst'" },
+	{ "infinite_loop.lua", QST_ERR_SCRIPT,
+	  "infinite_loop.lua" BUDGET_STOP "(infinite loop?) at line 4" },
+	{ "pcall_infinite_loop.lua", QST_ERR_SCRIPT,
+	  "pcall_infinite_loop.lua" BUDGET_STOP "(infinite loop?) at line 6" },
+	{ "memory_bomb.lua", QST_ERR_SCRIPT,
+	  "memory_bomb.lua" MEMORY_STOP " at line 7" },
+	{ "string_bomb.lua", QST_ERR_SCRIPT,
+	  "string_bomb.lua" MEMORY_STOP " at line 4" },
+	{ "string_rep_bomb.lua", QST_ERR_SCRIPT,
+	  "string_rep_bomb.lua" MEMORY_STOP " at line 3" },
+	{ "pcall_memory_bomb.lua", QST_ERR_SCRIPT,
+	  "pcall_memory_bomb.lua" MEMORY_STOP " at line 7" },
+	{ "deep_recursion.lua", QST_ERR_SCRIPT,
+	  "deep_recursion.lua:3: stack overflow: calls nested deeper than" },
+	{ "io_access.lua", QST_ERR_SCRIPT,
+	  "io_access.lua:3: attempt to index a nil value (global 'io')" },
+	{ "os_exit.lua", QST_ERR_SCRIPT,
+	  "os_exit.lua:3: attempt to index a nil value (global 'os')" },
+	{ "require.lua", QST_ERR_SCRIPT,
+	  "require.lua:3: attempt to call a nil value (global 'require')" },
+	{ "bytecode.lua", QST_ERR_SCRIPT,
+	  "bytecode.lua:4: attempt to call a nil value (field 'dump')" },
+	{ "debug_access.lua", QST_ERR_SCRIPT,
+	  "debug_access.lua:3: attempt to index a nil value (global 'debug')" },
+	{ "dofile.lua", QST_ERR_SCRIPT,
+	  "dofile.lua:3: attempt to call a nil value (global 'dofile')" },
+	{ "collectgarbage_stop.lua", QST_ERR_SCRIPT,
+	  "collectgarbage_stop.lua:3: collectgarbage('stop') is not "
+	  "available" },
+	{ "pattern_bomb.lua", QST_ERR_SCRIPT,
+	  "pattern_bomb.lua" BUDGET_STOP
+	  "(string pattern too costly for the subject length?) at line 5" },
+	{ "table_move_bomb.lua", QST_ERR_SCRIPT,
+	  "table_move_bomb.lua" BUDGET_STOP
+	  "(table.move over a huge range?) at line 3" },
+	{ "table_insert_bomb.lua", QST_ERR_SCRIPT,
+	  "table_insert_bomb.lua" BUDGET_STOP
+	  "(table.insert into a huge table?) at line 4" },
+	{ "c_work_bomb.lua", QST_ERR_SCRIPT,
+	  "c_work_bomb.lua" BUDGET_STOP
+	  "(library call on huge data?) at line 6" },
+	{ "coroutine_access.lua", QST_ERR_SCRIPT,
+	  "coroutine_access.lua:3: attempt to index a nil value (global "
+	  "'coroutine')" },
+	{ "gc_finalizer.lua", QST_OK, "" },
+};
+
+static void test_hostile_scripts(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(hostile_cases) / sizeof(hostile_cases[0]);
+	     i++) {
+		const struct hostile_case *c = &hostile_cases[i];
+		struct mock m = { 0 };
+		int rc = run_file(&m, c->file);
+		if (rc != c->code)
+			fail_msg("%s: rc %d, want %d (%s)", c->file, rc,
+				 c->code, errbuf);
+		if (c->message[0])
+			assert_contains(errbuf, c->message);
+		else
+			assert_string_equal(errbuf, "");
+		/* Nothing reaches the station once the script is stopped. */
+		assert_int_equal(m.n_logs, 0);
+		assert_int_equal(m.n_sections, 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dfns_sequence),
+		cmocka_unit_test(test_dfns_defaults),
+		cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_other_calls),
+		cmocka_unit_test(test_sandbox_keeps_basics),
+		cmocka_unit_test(test_garbage_near_cap_is_collected),
+		cmocka_unit_test(test_parameter_errors),
+		cmocka_unit_test(test_host_error_propagates),
+		cmocka_unit_test(test_host_error_without_text),
+		cmocka_unit_test(test_host_error_caught),
+		cmocka_unit_test(test_host_abort_is_final),
+		cmocka_unit_test(test_missing_callback),
+		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_bytecode_script_refused),
+		cmocka_unit_test(test_hostile_scripts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
