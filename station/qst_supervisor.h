@@ -21,7 +21,8 @@ struct qst_thermal_limits {
 	double long_hold_c;    /* holds at or above this ... default 48 °C */
 	double long_hold_max_s; /* ... may last at most this, default 30 s (§8.2 interlock 2) */
 	double readback_margin_c; /* readback beyond the limits by this → abort, default 1 °C */
-	int64_t readback_timeout_ns; /* no readback for this long → abort, default 500 ms (§8.2 interlock 3) */
+	int64_t readback_timeout_ns; /* stimulating: no readback for this long → abort, default 500 ms (§8.2 interlock 3) */
+	int64_t readback_idle_timeout_ns; /* idle (1 Hz stream): default 2.5 s */
 };
 
 void qst_thermal_limits_default(struct qst_thermal_limits *lim);

@@ -39,7 +39,7 @@ struct session {
 	int current_test;
 	double neutral_c;
 	struct setpoint sp, prev_sp;
-	bool stimulating;          /* watchdog armed */
+	int64_t profile_end_ns;    /* commanded stimulus over (100 Hz stream stops) */
 	struct readback hist[HISTORY];
 	size_t hist_n, hist_next;
 	int64_t last_readback_ns;
@@ -188,30 +188,45 @@ static int on_temperature(struct session *s, const struct qst_event *ev)
 	return QST_OK;
 }
 
+/* The readback deadline: tight while a stimulus runs (100 Hz stream),
+ * loose at rest, where the thermode reports once a second. */
+static int64_t readback_deadline(const struct session *s, int64_t now)
+{
+	const struct qst_thermal_limits *lim = &s->cfg->limits;
+	bool active = now <= s->profile_end_ns + 100 * QST_NS_PER_MS;
+	return s->last_readback_ns + (active ? lim->readback_timeout_ns :
+					       lim->readback_idle_timeout_ns);
+}
+
+static int watchdog_fault(struct session *s, int64_t now)
+{
+	qst_station_thermal_abort(s->st);
+	double silent_ms = qst_ns_to_s(now - s->last_readback_ns) * 1e3;
+	char msg[128];
+	snprintf(msg, sizeof(msg), "no thermode readback for %.0f ms", silent_ms);
+	record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, NAN, NAN, msg);
+	return fail(s, QST_ERR_DEVICE, "stimulation aborted: %s", msg);
+}
+
 /* Pump device events until a key press (if press != NULL), a temperature
  * condition, or the deadline. 1: press or condition met; 0: deadline. */
 static int pump(struct session *s, int64_t deadline, struct qst_press *press,
 		const double *settle_target, double tol)
 {
-	const int64_t watchdog = s->cfg->limits.readback_timeout_ns;
 	for (;;) {
-		int64_t until = deadline;
-		if (s->stimulating && s->last_readback_ns + watchdog < until)
-			until = s->last_readback_ns + watchdog;
+		int64_t now = qst_station_now(s->st);
+		int64_t watchdog = readback_deadline(s, now);
+		if (now >= watchdog)
+			return watchdog_fault(s, now);
+		if (now >= deadline)
+			return 0;
 		struct qst_event ev;
-		int got = qst_station_next_event(s->st, until, &ev);
+		int got = qst_station_next_event(s->st, deadline < watchdog ?
+						 deadline : watchdog, &ev);
 		if (got < 0)
 			return fail(s, got, "station: %s", qst_strerror(got));
-		if (got == 0) {
-			if (until == deadline)
-				return 0;
-			qst_station_thermal_abort(s->st);
-			record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR,
-				     NAN, NAN, "no thermode readback within 500 ms");
-			return fail(s, QST_ERR_DEVICE,
-				    "stimulation aborted: no thermode readback for %.0f ms",
-				    qst_ns_to_s(watchdog) * 1e3);
-		}
+		if (got == 0)
+			continue;
 		int ret = QST_OK;
 		switch (ev.type) {
 		case QST_EV_TEMPERATURE:
@@ -259,7 +274,6 @@ static int refuse(struct session *s, const char *why)
 	record_event(s, QST_EVC_REFUSAL, QST_EVS_SUPERVISOR, NAN, NAN, why);
 	/* Whatever was running, the thermode goes back to baseline. */
 	qst_station_thermal_abort(s->st);
-	s->stimulating = false;
 	return fail(s, QST_ERR_LIMIT, "refused by the safety supervisor: %s", why);
 }
 
@@ -293,8 +307,8 @@ static int rig_ramp(void *rig, double target_c, double rate_c_s,
 	s->prev_sp = s->sp;
 	s->sp = (struct setpoint){ now, from, target_c, rate_c_s, hold_s,
 				   return_c_s, s->neutral_c };
-	s->stimulating = true;
-	s->last_readback_ns = now;
+	s->profile_end_ns = now + qst_s_to_ns(fabs(target_c - from) / rate_c_s + hold_s +
+					      fabs(target_c - s->neutral_c) / return_c_s);
 	note_envelope(s, target_c, rate_c_s > return_c_s ? rate_c_s : return_c_s);
 	record_event(s, QST_EVC_STIM_RAMP, QST_EVS_THERMAL, target_c, rate_c_s, NULL);
 	return QST_OK;
@@ -337,14 +351,9 @@ static int rig_await_temperature(void *rig, double target_c, double tol_c,
 {
 	struct session *s = rig;
 	if (fabs(s->last_measured_c - target_c) <= tol_c &&
-	    fabs(commanded_at(s, qst_station_now(s->st)) - target_c) <= tol_c) {
-		s->stimulating = false;
+	    fabs(commanded_at(s, qst_station_now(s->st)) - target_c) <= tol_c)
 		return 1;
-	}
-	int ret = pump(s, deadline_ns, NULL, &target_c, tol_c);
-	if (ret == 1)
-		s->stimulating = false;
-	return ret;
+	return pump(s, deadline_ns, NULL, &target_c, tol_c);
 }
 
 static void rig_task(void *rig, const struct qst_task *task)
@@ -371,7 +380,7 @@ static int rig_trial_end(void *rig, const struct qst_trial_record *t)
 		s->sum->tests[t->test]++;
 	if (t->flags & QST_TRIAL_CUTOFF_REACHED)
 		s->sum->cutoffs++;
-	console_line(s, "%-3s %d%s %6.2f degC%s", qst_param_name(t->test),
+	console_line(s, "%-3s %d%s %6.2f °C%s", qst_param_name(t->test),
 		     t->repetition, t->test == QST_TSL ?
 		     (t->direction > 0 ? " warm" : " cold") : "",
 		     t->value_measured,

@@ -21,6 +21,7 @@ void qst_thermal_limits_default(struct qst_thermal_limits *lim)
 		.long_hold_max_s = 30.0,
 		.readback_margin_c = 1.0,
 		.readback_timeout_ns = 500 * QST_NS_PER_MS,
+		.readback_idle_timeout_ns = 2500 * QST_NS_PER_MS,
 	};
 }
 
