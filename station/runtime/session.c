@@ -39,6 +39,7 @@ struct session {
 	int current_test;
 	double neutral_c;
 	struct setpoint sp, prev_sp;
+	int64_t profile_start_ns;  /* last stimulus command */
 	int64_t profile_end_ns;    /* commanded stimulus over (100 Hz stream stops) */
 	struct readback hist[HISTORY];
 	size_t hist_n, hist_next;
@@ -194,8 +195,10 @@ static int64_t readback_deadline(const struct session *s, int64_t now)
 {
 	const struct qst_thermal_limits *lim = &s->cfg->limits;
 	bool active = now <= s->profile_end_ns + 100 * QST_NS_PER_MS;
-	return s->last_readback_ns + (active ? lim->readback_timeout_ns :
-					       lim->readback_idle_timeout_ns);
+	int64_t since = s->last_readback_ns > s->profile_start_ns ?
+				s->last_readback_ns : s->profile_start_ns;
+	return since + (active ? lim->readback_timeout_ns :
+				 lim->readback_idle_timeout_ns);
 }
 
 static int watchdog_fault(struct session *s, int64_t now)
@@ -307,6 +310,7 @@ static int rig_ramp(void *rig, double target_c, double rate_c_s,
 	s->prev_sp = s->sp;
 	s->sp = (struct setpoint){ now, from, target_c, rate_c_s, hold_s,
 				   return_c_s, s->neutral_c };
+	s->profile_start_ns = now;
 	s->profile_end_ns = now + qst_s_to_ns(fabs(target_c - from) / rate_c_s + hold_s +
 					      fabs(target_c - s->neutral_c) / return_c_s);
 	note_envelope(s, target_c, rate_c_s > return_c_s ? rate_c_s : return_c_s);
