@@ -86,3 +86,18 @@ void qst_sim_outq_send(struct qst_sim_outq *q, int fd, const void *data,
 	q->len += len;
 	qst_sim_outq_flush(q, fd, who);
 }
+
+void qst_sim_read_commands(int fd, void (*take_byte)(void *sim, char c),
+			   void *sim)
+{
+	char buf[256];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		for (ssize_t i = 0; i < n; i++)
+			take_byte(sim, buf[i]);
+	}
+}

@@ -27,4 +27,11 @@ static inline size_t qst_sim_outq_pending(const struct qst_sim_outq *q)
 	return q->len;
 }
 
+/*
+ * Read every command byte waiting on a simulator's fd without blocking and
+ * hand each to take_byte(sim, c): the device side of the link.
+ */
+void qst_sim_read_commands(int fd, void (*take_byte)(void *sim, char c),
+			   void *sim);
+
 #endif

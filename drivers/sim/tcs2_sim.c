@@ -406,8 +406,9 @@ static bool command_start(char c)
 	return (c >= 'A' && c <= 'Z') || c == '?';
 }
 
-static void take_byte(struct qst_tcs2_sim *sim, char c)
+static void take_byte(void *arg, char c)
 {
+	struct qst_tcs2_sim *sim = arg;
 	if (sim->cmd_len == 0 && !command_start(c))
 		return;
 	sim->cmd[sim->cmd_len++] = c;
@@ -418,20 +419,6 @@ static void take_byte(struct qst_tcs2_sim *sim, char c)
 	qst_spew("command %s at %.3f s", sim->cmd, qst_ns_to_s(sim->now_ns));
 	run_command(sim, sim->cmd);
 	sim->cmd_len = 0;
-}
-
-static void read_commands(struct qst_tcs2_sim *sim)
-{
-	char buf[256];
-	for (;;) {
-		ssize_t n = read(sim->fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		for (ssize_t i = 0; i < n; i++)
-			take_byte(sim, buf[i]);
-	}
 }
 
 /* ------------------------------------------------------------- public API */
@@ -518,7 +505,7 @@ void qst_tcs2_sim_step(struct qst_tcs2_sim *sim, int64_t t_ns)
 	qst_sim_outq_flush(&sim->out, sim->fd, "tcs2-sim");
 	emit_due_lines(sim, t_ns);
 	physics_to(sim, t_ns);
-	read_commands(sim);
+	qst_sim_read_commands(sim->fd, take_byte, sim);
 	/* A stimulus started now brings its first line forward. */
 	emit_due_lines(sim, t_ns);
 }

@@ -154,8 +154,9 @@ static void run_command(struct qst_xid_sim *sim, const char *cmd)
 		qst_dbg("%s not simulated", cmd);
 }
 
-static void take_byte(struct qst_xid_sim *sim, char c)
+static void take_byte(void *arg, char c)
 {
+	struct qst_xid_sim *sim = arg;
 	if (sim->cmd_len == 0 && command_length(c) == 0) {
 		qst_dbg("skipping byte 0x%02x", (unsigned char)c);
 		return;
@@ -168,20 +169,6 @@ static void take_byte(struct qst_xid_sim *sim, char c)
 	sim->cmd_len = 0;
 }
 
-static void read_commands(struct qst_xid_sim *sim)
-{
-	char buf[64];
-	for (;;) {
-		ssize_t n = read(sim->fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		for (ssize_t i = 0; i < n; i++)
-			take_byte(sim, buf[i]);
-	}
-}
-
 void qst_xid_sim_step(struct qst_xid_sim *sim, int64_t t_ns)
 {
 	if (!sim || t_ns < sim->now_ns)
@@ -189,7 +176,7 @@ void qst_xid_sim_step(struct qst_xid_sim *sim, int64_t t_ns)
 	qst_sim_outq_flush(&sim->out, sim->fd, "xid-sim");
 	send_due_keys(sim, t_ns);
 	sim->now_ns = t_ns;
-	read_commands(sim);
+	qst_sim_read_commands(sim->fd, take_byte, sim);
 }
 
 int64_t qst_xid_sim_next_due(const struct qst_xid_sim *sim)

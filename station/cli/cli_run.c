@@ -382,7 +382,7 @@ static void print_check(FILE *f, const struct qst_session_summary *sum)
 	print_duration(f, "duration:  ", sum->duration_ns);
 	fprintf(f, " (simulated participant; a real one differs by seconds)\n");
 	if (isfinite(sum->min_commanded_c))
-		fprintf(f, "envelope:  %.1f to %.1f degC, fastest rate %.1f degC/s\n",
+		fprintf(f, "envelope:  %.1f to %.1f °C, fastest rate %.1f °C/s\n",
 			sum->min_commanded_c, sum->max_commanded_c, sum->max_rate_c_s);
 	fprintf(f, "cut-offs:  %d   refusals: %d\n", sum->cutoffs, sum->refusals);
 }
