@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 			return 1;
 		double med = pct(wall, n, 0.5);
 		printf("%-22s %10.3f %10.3f %10.3f %13.0fx\n",
-		       record ? "dry run + HDF5/journal" : "dry run (no file)", med,
+		       record ? "recorded (HDF5+journal)" : "not recorded", med,
 		       pct(wall, n, 0.9), wall[n - 1], session_s / med);
 	}
 	printf("session time of one run: %.1f s\n", session_s);
