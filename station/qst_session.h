@@ -28,6 +28,7 @@ struct qst_session_config {
 	struct qst_station_config station;
 	struct qst_thermal_limits limits;
 	struct qst_script_limits script_limits;
+	int64_t expected_duration_ns; /* from the dry run, for "time left"; 0 unknown */
 	FILE *console;         /* operator output, NULL for none */
 	bool console_is_tty;   /* live status line instead of plain lines */
 };

@@ -448,6 +448,7 @@ static int run_session(struct qst_session_config *cfg,
 			sum.protocol_version, sum.trials);
 		print_duration(stderr, "about ", sum.duration_ns);
 		fprintf(stderr, " of session time\n");
+		cfg->expected_duration_ns = sum.duration_ns;
 	}
 	cfg->out_path = o->out;
 	cfg->overwrite = o->overwrite;

@@ -37,6 +37,9 @@ struct session {
 	int next_trial_id;
 	int current_trial;
 	int current_test;
+	int test_trials_done;      /* of the running test, for "n of N" */
+	int test_trials_total;
+	int64_t last_status_ns;    /* wall clock of the last status redraw */
 	double neutral_c;
 	struct setpoint sp, prev_sp;
 	int64_t profile_start_ns;  /* last stimulus command */
@@ -81,6 +84,8 @@ static void record_event(struct session *s, int code, int source,
 
 static void console_line(struct session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+static void format_status(struct session *s, double measured_c, char *buf,
+			  size_t len);
 
 static void console_line(struct session *s, const char *fmt, ...)
 {
@@ -96,18 +101,57 @@ static void console_line(struct session *s, const char *fmt, ...)
 	vfprintf(f, fmt, ap);
 	va_end(ap);
 	fputc('\n', f);
-	if (s->cfg->console_is_tty && s->status[0])
+	if (s->cfg->console_is_tty) {
+		format_status(s, s->last_measured_c, s->status, sizeof(s->status));
 		fprintf(f, "%s", s->status);
+	}
 	fflush(f);
 }
 
+static void format_clock(char *buf, size_t len, double seconds)
+{
+	long s = seconds < 0 ? 0 : (long)seconds;
+	snprintf(buf, len, "%ld:%02ld", s / 60, s % 60);
+}
+
+/* "0:41 elapsed  ~3:29 left" */
+static void format_times(struct session *s, char *buf, size_t len)
+{
+	double t = qst_ns_to_s(qst_station_now(s->st));
+	char elapsed[32], rem[32];
+	format_clock(elapsed, sizeof(elapsed), t);
+	if (s->cfg->expected_duration_ns <= 0) {
+		snprintf(buf, len, "%s elapsed", elapsed);
+		return;
+	}
+	format_clock(rem, sizeof(rem), qst_ns_to_s(s->cfg->expected_duration_ns) - t);
+	snprintf(buf, len, "%s elapsed  ~%s left", elapsed, rem);
+}
+
+/* "CDT 2/3  thermode 30.4 °C  0:41 elapsed  ~3:29 left" */
+static void format_status(struct session *s, double measured_c, char *buf,
+			  size_t len)
+{
+	char test[24] = "-", times[80];
+	if (s->current_test >= 0)
+		snprintf(test, sizeof(test), "%s %d/%d", qst_param_name(s->current_test),
+			 s->test_trials_done + 1 > s->test_trials_total ?
+				 s->test_trials_total : s->test_trials_done + 1,
+			 s->test_trials_total);
+	format_times(s, times, sizeof(times));
+	snprintf(buf, len, "%-9s thermode %5.1f °C  %s", test, measured_c, times);
+}
+
+/* The live status line (terminals only), redrawn at most 10 times a second. */
 static void console_status(struct session *s, double measured_c)
 {
 	if (!s->cfg->console || !s->cfg->console_is_tty)
 		return;
-	snprintf(s->status, sizeof(s->status), "  %s  thermode %5.1f degC  t=%.1f s",
-		 s->current_test >= 0 ? qst_param_name(s->current_test) : "-",
-		 measured_c, qst_ns_to_s(qst_station_now(s->st)));
+	int64_t wall = qst_monotonic_ns();
+	if (wall - s->last_status_ns < 100 * QST_NS_PER_MS)
+		return;
+	s->last_status_ns = wall;
+	format_status(s, measured_c, s->status, sizeof(s->status));
 	fprintf(s->cfg->console, "\r\033[K%s", s->status);
 	fflush(s->cfg->console);
 }
@@ -384,11 +428,15 @@ static int rig_trial_end(void *rig, const struct qst_trial_record *t)
 		s->sum->tests[t->test]++;
 	if (t->flags & QST_TRIAL_CUTOFF_REACHED)
 		s->sum->cutoffs++;
-	console_line(s, "%-3s %d%s %6.2f °C%s", qst_param_name(t->test),
-		     t->repetition, t->test == QST_TSL ?
+	s->test_trials_done++;
+	char times[80];
+	format_times(s, times, sizeof(times));
+	console_line(s, "%-3s %d/%d%s %6.2f °C%s   [%s]", qst_param_name(t->test),
+		     s->test_trials_done, s->test_trials_total, t->test == QST_TSL ?
 		     (t->direction > 0 ? " warm" : " cold") : "",
 		     t->value_measured,
-		     (t->flags & QST_TRIAL_CUTOFF_REACHED) ? "  (cut-off)" : "");
+		     (t->flags & QST_TRIAL_CUTOFF_REACHED) ? "  (cut-off)" : "",
+		     times);
 	s->current_trial = -1;
 	if (!s->rec)
 		return QST_OK;
@@ -539,9 +587,11 @@ static int run_test(struct session *s, int test, int ret_of_method)
 	return ret_of_method;
 }
 
-static int begin_test(struct session *s, int test)
+static int begin_test(struct session *s, int test, int trials)
 {
 	s->current_test = test;
+	s->test_trials_done = 0;
+	s->test_trials_total = trials;
 	record_event(s, QST_EVC_TEST_START, QST_EVS_STATION, test, NAN, NULL);
 	return test;
 }
@@ -550,7 +600,7 @@ static int host_limits(void *user, const struct qst_limits_params *p,
 		       char *errbuf, size_t errlen)
 {
 	struct session *s = user;
-	int test = begin_test(s, p->test);
+	int test = begin_test(s, p->test, p->repetitions);
 	int ret = run_test(s, test, qst_method_limits(&rig_ops, s, p));
 	return host_error(s, ret, errbuf, errlen);
 }
@@ -559,7 +609,7 @@ static int host_tsl(void *user, const struct qst_tsl_params *p, char *errbuf,
 		    size_t errlen)
 {
 	struct session *s = user;
-	int test = begin_test(s, QST_TSL);
+	int test = begin_test(s, QST_TSL, 2 * p->pairs);
 	int ret = run_test(s, test, qst_method_tsl(&rig_ops, s, p));
 	return host_error(s, ret, errbuf, errlen);
 }

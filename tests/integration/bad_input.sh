@@ -68,3 +68,8 @@ for script in session_loop_after_cdt session_membomb_after_cdt; do
 		"$WORK/$script.h5" || fail "$script: the 3 CDT trials are not in the file"
 done
 echo "ok: bad input handled"
+
+# An output that cannot be written: a clear message, file status 5.
+expect_exit 5 run_sim "$WORK/no/such/dir/x.h5" --seed 1 --skip-check
+expect_err "cannot create"
+echo "ok: unwritable output"

@@ -11,7 +11,7 @@ for delay in 3 5; do
 	sleep $delay
 	kill -KILL $pid
 	wait $pid 2>/dev/null || true
-	done_trials=$(grep -c "WDT *[0-9]* *[0-9.]* °C" "$WORK/log" || true)
+	done_trials=$(grep -c "WDT *[0-9]*/[0-9]* *[0-9.]* °C" "$WORK/log" || true)
 	[ "$done_trials" -ge 1 ] || { cat "$WORK/log"; fail "no trial finished in ${delay} s"; }
 	"$QST" recover "$f.journal" --out "$WORK/rec$delay.h5" >"$WORK/rep" ||
 		fail "recover failed"
@@ -19,7 +19,7 @@ for delay in 3 5; do
 	"$PY" "$QST_SRC/tests/python/check_session.py" "$WORK/rec$delay.h5" >/dev/null ||
 		fail "recovered file is not valid"
 	# Every trial printed as completed is in the recovered file, same value.
-	grep "WDT *[0-9]* *[0-9.]* °C" "$WORK/log" | sed 's/.*WDT *\([0-9]*\) *\([0-9.]*\) °C.*/\1 \2/' >"$WORK/seen"
+	grep "WDT *[0-9]*/[0-9]* *[0-9.]* °C" "$WORK/log" | sed 's/.*WDT *\([0-9]*\)\/[0-9]* *\([0-9.]*\) °C.*/\1 \2/' >"$WORK/seen"
 	"$PY" - "$WORK/rec$delay.h5" "$WORK/seen" <<'PYEOF'
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
