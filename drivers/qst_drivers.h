@@ -26,6 +26,7 @@ enum qst_event_type {
 	QST_EV_BUTTON = 2,      /* response key pressed or released */
 	QST_EV_DEVICE_TEXT = 3, /* a reply line from a device (identity, read-back) */
 	QST_EV_DEVICE_FAULT = 4,
+	QST_EV_PRESSURE = 5,    /* algometer reading */
 };
 
 #define QST_THERMODE_ZONES 5
@@ -41,6 +42,11 @@ struct qst_button_reading {
 	int64_t device_rt_ms; /* device's own timer since last reset, -1 if none */
 };
 
+struct qst_pressure_reading {
+	double force_n;       /* as the gauge reports it, converted to N */
+	double kpa;           /* force over the configured probe area */
+};
+
 #define QST_EVENT_TEXT_MAX 96
 
 struct qst_event {
@@ -50,6 +56,7 @@ struct qst_event {
 	union {
 		struct qst_temp_reading temp;
 		struct qst_button_reading button;
+		struct qst_pressure_reading pressure;
 		char text[QST_EVENT_TEXT_MAX];
 	} u;
 };
@@ -103,6 +110,8 @@ void qst_transport_close(struct qst_transport *t);
 enum qst_dev_class {
 	QST_DEV_THERMAL = 1,
 	QST_DEV_RESPONSE = 2,
+	QST_DEV_PRESSURE = 3,
+	QST_DEV_VIBRATION = 4,
 };
 
 struct qst_dev;
@@ -122,6 +131,20 @@ struct qst_thermal_ops {
 		    double hold_s, double return_c_s);
 	/* Stop stimulating now and go back to neutral. */
 	int (*abort)(struct qst_dev *dev);
+};
+
+/* Operations a pressure algometer offers (force gauge + probe). */
+struct qst_pressure_ops {
+	int (*zero)(struct qst_dev *dev);               /* tare the gauge */
+	int (*set_probe_area)(struct qst_dev *dev, double cm2); /* for kPa */
+	/* Poll readings at this rate (0 stops); readings arrive as events. */
+	int (*set_rate)(struct qst_dev *dev, double hz);
+};
+
+/* Operations a vibration stimulator offers (shaker on a function generator). */
+struct qst_vibration_ops {
+	int (*set_sine)(struct qst_dev *dev, double hz, double amplitude_vpp);
+	int (*output)(struct qst_dev *dev, bool on);
 };
 
 /* Operations a response device offers. */
@@ -150,6 +173,13 @@ struct qst_driver {
 	 */
 	void (*receive)(struct qst_dev *dev, const uint8_t *buf, size_t len,
 			int64_t t_ns);
+	/*
+	 * Optional, for devices that must be asked (polled) rather than
+	 * streaming: send whatever request is due at now_ns and return when
+	 * the next one is due (QST_SIM_NEVER-like INT64_MAX when idle). The
+	 * station calls it from its I/O loop on either clock.
+	 */
+	int64_t (*poll)(struct qst_dev *dev, int64_t now_ns);
 	const void *class_ops; /* struct qst_thermal_ops * or qst_response_ops * */
 };
 

@@ -53,6 +53,65 @@ struct qst_tsl_params {
 	double isi_s;          /* at baseline before the first ramp, default 6 */
 };
 
+/* ------------------------------------------- mechanical battery (issue 4) */
+
+/* Discrete stimulus sets (qst-domain.md §1.4). */
+#define QST_VONFREY_LEVELS 12   /* 0.25 .. 512 mN, factor 2 */
+#define QST_PINPRICK_LEVELS 7   /* 8 .. 512 mN, factor 2 */
+
+/* What to assign when a series runs off the end of its set (§2.4, §2.5). */
+enum qst_out_of_range {
+	QST_OOR_CLAMP = 0,      /* the end of the set (0.25 or 512 mN) */
+	QST_OOR_NEXT_LEVEL = 1, /* the next virtual factor-2 level (0.125 / 1024 mN) */
+};
+
+/* qst.mdt{} / qst.mpt{}: DFNS modified method of limits (§2.4, §2.5). */
+struct qst_series_params {
+	int test;               /* QST_MDT (von Frey, detect) or QST_MPT (pinprick, sharp) */
+	int series_pairs;       /* descending + ascending series pairs, default 5 */
+	double start_mn;        /* first level, default 16 mN (MDT) / 16 mN (MPT) */
+	int out_of_range;       /* enum qst_out_of_range, default NEXT_LEVEL */
+	char site_text[64];     /* where to apply, shown to the operator */
+};
+
+/* qst.mps_dma{}: stimulus–response runs (§2.6). */
+struct qst_srf_params {
+	int runs;               /* default 5; each run = 7 pinpricks + 3 light touch */
+	char site_text[64];
+};
+
+/* qst.wur{}: pinprick wind-up (§2.7). */
+struct qst_wur_params {
+	int repetitions;        /* default 5 */
+	double force_mn;        /* default 256 */
+	int train_length;       /* default 10 */
+	double train_hz;        /* default 1 */
+	char site_text[64];
+};
+
+/* qst.vdt{}: tuning-fork vibration detection (§2.8, §7.5). */
+struct qst_vdt_params {
+	int readings;           /* default 3 */
+	bool sham;              /* one catch trial with a non-vibrating fork, default true */
+	char site_text[64];
+};
+
+/* qst.ppt{}: pressure pain threshold with the algometer (§2.9). */
+struct qst_ppt_params {
+	int trials;             /* default 3 */
+	double rate_kpa_s;      /* target ramp the operator follows, default 50 */
+	double isi_s;           /* rest between trials, default 10 */
+	char site_text[64];
+};
+
+/* qst.ask{}: one operator-guided step with a typed answer. */
+enum qst_answer_kind {
+	QST_ANSWER_YESNO = 0,      /* detected yes/no */
+	QST_ANSWER_SHARP_BLUNT = 1,
+	QST_ANSWER_RATING = 2,     /* NRS 0..100 */
+	QST_ANSWER_EIGHTHS = 3,    /* tuning fork x/8, 0..8 in steps of 0.5 */
+};
+
 /*
  * The station side of a script. Every callback returns QST_OK or a negative
  * qst_err; on error it fills errbuf (NUL-terminated) and the engine raises a
@@ -73,6 +132,20 @@ struct qst_script_host {
 	int (*not_done)(void *user, int test, const char *reason,
 			char *errbuf, size_t errlen);
 	void (*log)(void *user, const char *message);
+	/* Issue 4: the mechanical battery and operator-guided steps. */
+	int (*series)(void *user, const struct qst_series_params *p,
+		      char *errbuf, size_t errlen);
+	int (*srf)(void *user, const struct qst_srf_params *p, char *errbuf,
+		   size_t errlen);
+	int (*wur)(void *user, const struct qst_wur_params *p, char *errbuf,
+		   size_t errlen);
+	int (*vdt)(void *user, const struct qst_vdt_params *p, char *errbuf,
+		   size_t errlen);
+	int (*ppt)(void *user, const struct qst_ppt_params *p, char *errbuf,
+		   size_t errlen);
+	/* A single question: *value gets the answer (0/1, rating, x/8). */
+	int (*ask)(void *user, const char *text, int kind, double *value,
+		   char *errbuf, size_t errlen);
 	/* Seconds since session start, for scripts that pace themselves. */
 	double (*now)(void *user);
 };

@@ -29,6 +29,17 @@ struct qst_participant_profile {
 	double pain_sd_c;       /* trial-to-trial threshold noise, pain */
 	double rt_mean_s;       /* reaction time (lognormal) */
 	double rt_sd_s;
+	/* mechanical (issue 4), qst-domain.md §2.4–§2.9 */
+	double mdt_mn;          /* tactile detection threshold, mN (50% point) */
+	double mpt_mn;          /* pinprick "sharp" threshold, mN (50% point) */
+	double mech_spread;     /* psychometric spread in log10 mN */
+	double mps_r512;        /* mean NRS rating of a 512 mN pinprick */
+	double mps_exponent;    /* rating ~ force^exponent */
+	double dma_rating;      /* mean NRS rating of light touch (0 = no allodynia) */
+	double wur_ratio;       /* train rating / single rating */
+	double vdt_eighths;     /* tuning-fork reading x/8 */
+	double ppt_kpa;         /* pressure pain threshold, kPa */
+	double pressure_sd_kpa; /* trial-to-trial PPT noise */
 };
 
 /* Built-in profiles; QST_ERR_NOTFOUND for an unknown name. */
@@ -50,6 +61,7 @@ enum qst_task_kind {
 	QST_TASK_DETECT,  /* press at the first change (cold/warm) */
 	QST_TASK_PAIN,    /* press when it becomes painful */
 	QST_TASK_TSL,     /* press at every change, key = quality */
+	QST_TASK_PRESSURE_PAIN, /* press when the algometer starts to hurt */
 };
 
 struct qst_task {
@@ -83,5 +95,16 @@ void qst_participant_set_task(struct qst_participant *p,
  */
 void qst_participant_feel(struct qst_participant *p, int64_t t_ns,
 			  double plate_c);
+
+/*
+ * Manual tests: what the subject answers to one applied stimulus (answer
+ * kind as enum qst_answer_kind, stimulus as enum qst_stimulus): 0/1 for
+ * yes/no and blunt/sharp, an NRS 0..100 rating, or a reading x/8.
+ */
+double qst_participant_answer(struct qst_participant *p, int test,
+			      int stimulus, double stimulus_value, int kind);
+/* The algometer pressure felt at t_ns (kPa), like qst_participant_feel. */
+void qst_participant_feel_pressure(struct qst_participant *p, int64_t t_ns,
+				   double kpa);
 
 #endif

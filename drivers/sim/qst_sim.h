@@ -54,6 +54,42 @@ int qst_xid_sim_schedule(struct qst_xid_sim *sim, int64_t t_ns, int key,
 void qst_xid_sim_step(struct qst_xid_sim *sim, int64_t t_ns);
 int64_t qst_xid_sim_next_due(const struct qst_xid_sim *sim);
 
+/* --------------------------------- simulated Mark-10 force gauge (PPT) */
+
+struct qst_mark10_sim_config {
+	double capacity_n;     /* gauge capacity, default 500 N (M5-100) */
+	double noise_n;        /* reading noise, default 0.05 N */
+	uint64_t seed;
+	char serial[32];       /* default "SIM-M10-0001" */
+};
+
+struct qst_mark10_sim;
+
+int qst_mark10_sim_new(int fd, const struct qst_mark10_sim_config *cfg,
+		       int64_t t0_ns, struct qst_mark10_sim **out);
+void qst_mark10_sim_free(struct qst_mark10_sim *sim);
+void qst_mark10_sim_step(struct qst_mark10_sim *sim, int64_t t_ns);
+int64_t qst_mark10_sim_next_due(const struct qst_mark10_sim *sim);
+/* The simulated operator's hand on the probe: press harder at rate N/s
+ * from t_ns on (with a human's unevenness), or let go. */
+void qst_mark10_sim_hand_press(struct qst_mark10_sim *sim, int64_t t_ns,
+			       double rate_n_s);
+void qst_mark10_sim_hand_release(struct qst_mark10_sim *sim, int64_t t_ns);
+/* The true force on the probe now, N. */
+double qst_mark10_sim_force_n(const struct qst_mark10_sim *sim);
+
+/* ------------------------ simulated SCPI function generator (vibration) */
+
+struct qst_fgen_sim;
+
+int qst_fgen_sim_new(int fd, int64_t t0_ns, struct qst_fgen_sim **out);
+void qst_fgen_sim_free(struct qst_fgen_sim *sim);
+void qst_fgen_sim_step(struct qst_fgen_sim *sim, int64_t t_ns);
+int64_t qst_fgen_sim_next_due(const struct qst_fgen_sim *sim);
+/* Vibration amplitude now (Vpp, 0 when the output is off) and frequency. */
+double qst_fgen_sim_amplitude_vpp(const struct qst_fgen_sim *sim);
+double qst_fgen_sim_frequency_hz(const struct qst_fgen_sim *sim);
+
 #define QST_SIM_NEVER INT64_MAX
 
 #endif

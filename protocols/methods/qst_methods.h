@@ -19,6 +19,36 @@ struct qst_press {
 	double device_rt_s;  /* response device's own timer, NaN if none */
 };
 
+/* What the operator applies in a manual step (recorded, and felt by the
+ * virtual participant). Append only: stored as codes. */
+enum qst_stimulus {
+	QST_STIM_NONE = 0,
+	QST_STIM_VONFREY = 1,      /* value = force mN */
+	QST_STIM_PINPRICK = 2,     /* value = force mN */
+	QST_STIM_COTTON_WISP = 3,  /* light touch, DMA (§1.4) */
+	QST_STIM_QTIP = 4,
+	QST_STIM_BRUSH = 5,
+	QST_STIM_PINPRICK_TRAIN = 6, /* value = force mN, train of 10 */
+	QST_STIM_TUNING_FORK = 7,  /* 64 Hz Rydel-Seiffer */
+	QST_STIM_SHAM_FORK = 8,    /* non-vibrating catch fork (§7.5) */
+};
+const char *qst_stimulus_name(int stimulus);
+
+struct qst_question {
+	int test;               /* enum qst_param the step belongs to */
+	int kind;               /* enum qst_answer_kind */
+	const char *text;       /* what the operator does and asks */
+	int stimulus;           /* enum qst_stimulus */
+	double stimulus_value;  /* mN, or 0 */
+};
+
+struct qst_answer {
+	double value;           /* 0/1 (no/yes, blunt/sharp), rating 0..100, x/8 */
+	int64_t t_ns;           /* when the answer was entered */
+	bool not_done;          /* the operator ended the test: reason says why */
+	char reason[128];
+};
+
 /*
  * Every call returns QST_OK (or a count, where documented) or a negative
  * qst_err; the rig keeps the detail text of its last error.
@@ -49,6 +79,25 @@ struct qst_rig_ops {
 	void (*event)(void *rig, int code, double value, double value2,
 		      const char *message);
 	double (*uniform)(void *rig); /* [0, 1), for ISI jitter */
+
+	/* ---- issue 4: operator-guided steps and the pressure algometer ---- */
+	/*
+	 * Show one step to the operator and collect a valid answer (invalid
+	 * entries are re-asked; "repeat" and notes are handled and recorded
+	 * inside). On the simulated station the virtual participant answers.
+	 * QST_OK with a->not_done set when the operator ends the test.
+	 */
+	int (*ask)(void *rig, const struct qst_question *q, struct qst_answer *a);
+	/* A timed cue for the operator ("apply now"), recorded as an event. */
+	void (*cue)(void *rig, const char *text);
+	/* Tell the operator to start pressing at rate (the simulated hand
+	 * does so on the simulated station); live rate feedback follows. */
+	int (*pressure_apply)(void *rig, double rate_kpa_s);
+	int (*pressure_release)(void *rig);
+	/* Latest algometer reading at or before t, kPa (NaN if none). */
+	double (*pressure_at)(void *rig, int64_t t_ns);
+	/* Wait until the algometer reads below kpa (released), or deadline. */
+	int (*await_pressure_below)(void *rig, double kpa, int64_t deadline_ns);
 };
 
 /* Method of limits, ramped and RT-inclusive (qst-domain.md §2.1, §2.3, §7.1). */
@@ -69,6 +118,20 @@ void qst_method_take_response(const struct qst_rig_ops *ops, void *rig,
  * at rate; a DEVICE_FAULT event and QST_ERR_DEVICE when it is not in time. */
 int qst_method_settle(const struct qst_rig_ops *ops, void *rig,
 		      double baseline, double from_c, double rate);
+
+/* Issue 4 methods (qst-domain.md §2.4–§2.9). Each records one trial row
+ * per value the analysis aggregates (see analysis/aggregate.c for the
+ * per-test conventions) and every single application as an event. */
+int qst_method_series(const struct qst_rig_ops *ops, void *rig,
+		      const struct qst_series_params *p);
+int qst_method_srf(const struct qst_rig_ops *ops, void *rig,
+		   const struct qst_srf_params *p, uint64_t seed);
+int qst_method_wur(const struct qst_rig_ops *ops, void *rig,
+		   const struct qst_wur_params *p);
+int qst_method_vdt(const struct qst_rig_ops *ops, void *rig,
+		   const struct qst_vdt_params *p);
+int qst_method_ppt(const struct qst_rig_ops *ops, void *rig,
+		   const struct qst_ppt_params *p);
 
 /* TSL quality of a response key: 1 cold, 2 warm, 3 hot, 4 burning. */
 int qst_quality_from_key(int key);
