@@ -38,6 +38,13 @@ enum qst_event_code {
 	QST_EVC_LOG = 15,          /* a script's qst.log() */
 	QST_EVC_CUTOFF_REACHED = 16,
 	QST_EVC_TEST_NOT_DONE = 17, /* value = enum qst_param, message = reason */
+	/* issue 4: manual steps */
+	QST_EVC_STIMULUS = 18,     /* value = stimulus (mN), value2 = answer; message = what */
+	QST_EVC_OPERATOR_NOTE = 19, /* message = the operator's note */
+	QST_EVC_REPEAT = 20,       /* the operator repeated a stimulus */
+	QST_EVC_CUE = 21,          /* a timed cue to the operator ("apply now") */
+	QST_EVC_PRESSURE_APPLY = 22, /* value = target rate kPa/s */
+	QST_EVC_PRESSURE_RELEASE = 23,
 	QST_EVC_COUNT
 };
 const char *qst_event_code_name(int code);
@@ -49,6 +56,9 @@ enum qst_event_source {
 	QST_EVS_SUPERVISOR = 2,
 	QST_EVS_THERMAL = 3,
 	QST_EVS_RESPONSE = 4,
+	QST_EVS_OPERATOR = 5,    /* entered at the operator console */
+	QST_EVS_PARTICIPANT = 6, /* answered by the virtual participant */
+	QST_EVS_PRESSURE = 7,
 	QST_EVS_COUNT
 };
 const char *qst_event_source_name(int source);
@@ -103,6 +113,13 @@ struct qst_temp_sample {
 	double zone_c[QST_THERMODE_ZONES];
 };
 
+/* One algometer reading (issue 4): force and pressure over the probe. */
+struct qst_pressure_sample {
+	int64_t t_ns;
+	double force_n;
+	double kpa;
+};
+
 struct qst_event_record {
 	int64_t t_ns;
 	int32_t code;         /* enum qst_event_code */
@@ -148,6 +165,9 @@ int qst_recorder_add_device(struct qst_recorder *r,
 /* Buffered; reaches disk at the next trial or close. */
 int qst_recorder_temperature(struct qst_recorder *r,
 			     const struct qst_temp_sample *s);
+/* Buffered like temperature samples. */
+int qst_recorder_pressure(struct qst_recorder *r,
+			  const struct qst_pressure_sample *s);
 int qst_recorder_event(struct qst_recorder *r,
 		       const struct qst_event_record *e);
 /* Journal the trial and everything buffered, fsync, append to HDF5, flush. */
@@ -164,6 +184,7 @@ struct qst_recover_report {
 	int trials;
 	int events;
 	int samples;
+	int pressure_samples;
 	int devices;
 	bool complete;        /* the journal saw a clean close */
 	bool truncated_tail;  /* a torn last line was dropped */

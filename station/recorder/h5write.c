@@ -48,6 +48,19 @@ static const struct qst_col_spec device_cols[] = {
 	    "n/a", "how the device was reached (port, USB path, sim)"),
 };
 
+#define PS struct qst_pressure_sample
+static const struct qst_col_spec pressure_cols[] = {
+	COL("t_ns", QST_COL_I64, PS, t_ns, "ns",
+	    "reading time on the session clock, t = 0 at session start"),
+	COL("t_s", QST_COL_NS_TO_S, PS, t_ns, "seconds",
+	    "t_ns in seconds (float64), for readers without int64"),
+	COL("force_n", QST_COL_F64, PS, force_n, "N",
+	    "force on the algometer probe, as the gauge reports it, in N"),
+	COL("kpa", QST_COL_F64, PS, kpa, "kPa",
+	    "force over the probe area (1 N/cm2 = 10 kPa, qst-domain.md 2.9)"),
+};
+#undef PS
+
 #define TS struct qst_temp_sample
 static const struct qst_col_spec temperature_cols[] = {
 	COL("t_ns", QST_COL_I64, TS, t_ns, "ns",
@@ -148,6 +161,12 @@ static const struct qst_table_spec devices_spec = {
 	sizeof(struct qst_device_record), 16, false,
 	device_cols, NCOLS(device_cols)
 };
+static const struct qst_table_spec pressure_spec = {
+	"/pressure", "pressure algometer stream, one row per reading",
+	sizeof(struct qst_pressure_sample), 4096, true,
+	pressure_cols, NCOLS(pressure_cols)
+};
+
 /* 4096 samples per chunk: ~41 s at 100 Hz (landscape.md §3.4). */
 static const struct qst_table_spec temperature_spec = {
 	"/temperature", "thermode temperature stream, one row per sample",
@@ -703,6 +722,8 @@ static int write_layout(struct qst_h5w *w, const struct qst_session_meta *m,
 	if (rc == QST_OK)
 		rc = create_table(w->file, &w->temperature, &temperature_spec);
 	if (rc == QST_OK)
+		rc = create_table(w->file, &w->pressure, &pressure_spec);
+	if (rc == QST_OK)
 		rc = create_table(w->file, &w->events, &events_spec);
 	if (rc == QST_OK)
 		rc = create_table(w->file, &w->trials, &trials_spec);
@@ -764,6 +785,7 @@ int qst_h5w_close(struct qst_h5w *w)
 	int rc = QST_OK;
 	close_table(&w->devices);
 	close_table(&w->temperature);
+	close_table(&w->pressure);
 	close_table(&w->events);
 	close_table(&w->trials);
 	if (w->file >= 0) {

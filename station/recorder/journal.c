@@ -246,6 +246,16 @@ void qst_journal_sample(struct qst_strbuf *b, const struct qst_temp_sample *s)
 	qst_jl_end(b);
 }
 
+void qst_journal_pressure(struct qst_strbuf *b,
+			  const struct qst_pressure_sample *s)
+{
+	qst_jl_begin(b, "p");
+	qst_jl_i64(b, s->t_ns);
+	qst_jl_f64(b, s->force_n);
+	qst_jl_f64(b, s->kpa);
+	qst_jl_end(b);
+}
+
 void qst_journal_event(struct qst_strbuf *b, const struct qst_event_record *e)
 {
 	qst_jl_begin(b, "e");

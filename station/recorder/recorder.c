@@ -40,6 +40,12 @@ static const char *const event_code_names[QST_EVC_COUNT] = {
 	[QST_EVC_LOG] = "log",
 	[QST_EVC_CUTOFF_REACHED] = "cutoff_reached",
 	[QST_EVC_TEST_NOT_DONE] = "test_not_done",
+	[QST_EVC_STIMULUS] = "stimulus",
+	[QST_EVC_OPERATOR_NOTE] = "operator_note",
+	[QST_EVC_REPEAT] = "repeat",
+	[QST_EVC_CUE] = "cue",
+	[QST_EVC_PRESSURE_APPLY] = "pressure_apply",
+	[QST_EVC_PRESSURE_RELEASE] = "pressure_release",
 };
 
 static const char *const event_source_names[QST_EVS_COUNT] = {
@@ -48,6 +54,9 @@ static const char *const event_source_names[QST_EVS_COUNT] = {
 	[QST_EVS_SUPERVISOR] = "supervisor",
 	[QST_EVS_THERMAL] = "thermal",
 	[QST_EVS_RESPONSE] = "response",
+	[QST_EVS_OPERATOR] = "operator",
+	[QST_EVS_PARTICIPANT] = "participant",
+	[QST_EVS_PRESSURE] = "pressure",
 };
 
 const char *qst_event_code_name(int code)
@@ -120,6 +129,7 @@ static void drop_buffers(struct qst_recorder *r)
 		free((char *)r->events[i].message);
 	r->n_events = 0;
 	r->n_samples = 0;
+	r->n_pressure = 0;
 }
 
 /* Journal, then HDF5, everything buffered plus the trial (may be NULL). */
@@ -129,6 +139,8 @@ static int commit(struct qst_recorder *r, const struct qst_trial_record *t)
 	if (r->jfd >= 0) {
 		for (size_t i = 0; i < r->n_samples; i++)
 			qst_journal_sample(&r->line, &r->samples[i]);
+		for (size_t i = 0; i < r->n_pressure; i++)
+			qst_journal_pressure(&r->line, &r->pressure[i]);
 		for (size_t i = 0; i < r->n_events; i++)
 			qst_journal_event(&r->line, &r->events[i]);
 		if (t)
@@ -141,6 +153,9 @@ static int commit(struct qst_recorder *r, const struct qst_trial_record *t)
 	if (!r->h5_behind) {
 		rc = qst_h5w_append(&r->h5, &r->h5.temperature, r->samples,
 				    r->n_samples);
+		if (rc == QST_OK)
+			rc = qst_h5w_append(&r->h5, &r->h5.pressure, r->pressure,
+					    r->n_pressure);
 		if (rc == QST_OK)
 			rc = qst_h5w_append(&r->h5, &r->h5.events, r->events,
 					    r->n_events);
@@ -222,6 +237,7 @@ void qst_rec_free(struct qst_recorder *r)
 {
 	drop_buffers(r);
 	free(r->samples);
+	free(r->pressure);
 	free(r->events);
 	qst_strbuf_free(&r->line);
 	qst_h5w_close(&r->h5);
@@ -287,6 +303,20 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
 	*p = q;
 	*cap = n;
 	return true;
+}
+
+int qst_recorder_pressure(struct qst_recorder *r,
+			  const struct qst_pressure_sample *s)
+{
+	if (!r || !s)
+		return QST_ERR_ARG;
+	if (!grow((void **)&r->pressure, &r->cap_pressure, r->n_pressure + 1,
+		  sizeof(*r->pressure)))
+		return QST_ERR_NOMEM;
+	r->pressure[r->n_pressure++] = *s;
+	if (r->n_pressure >= MAX_BUFFERED_SAMPLES)
+		return commit(r, NULL);
+	return QST_OK;
 }
 
 int qst_recorder_temperature(struct qst_recorder *r,

@@ -389,6 +389,16 @@ static int replay_sample(struct parser *p, struct qst_recorder *r)
 	return rc ? rc : qst_recorder_temperature(r, &s);
 }
 
+static int replay_pressure(struct parser *p, struct qst_recorder *r)
+{
+	struct qst_pressure_sample s;
+	int rc = want_fields(p, 4);
+	if (!rc) rc = get_i64(p, 1, &s.t_ns);
+	if (!rc) rc = get_f64(p, 2, &s.force_n);
+	if (!rc) rc = get_f64(p, 3, &s.kpa);
+	return rc ? rc : qst_recorder_pressure(r, &s);
+}
+
 static int replay_event(struct parser *p, struct qst_recorder *r)
 {
 	struct qst_event_record e;
@@ -446,6 +456,9 @@ static int replay_body(struct parser *p, struct qst_recorder *r,
 		if (strcmp(type, "s") == 0) {
 			rc = replay_sample(p, r);
 			rep->samples += !rc;
+		} else if (strcmp(type, "p") == 0) {
+			rc = replay_pressure(p, r);
+			rep->pressure_samples += !rc;
 		} else if (strcmp(type, "e") == 0) {
 			rc = replay_event(p, r);
 			rep->events += !rc;
