@@ -76,6 +76,9 @@ static void take_trial_flags(struct qst_result *r,
 		r->flags |= QST_RES_CUTOFF_REACHED | QST_RES_BOUNDED_VALUE;
 	if (t->flags & QST_TRIAL_RESPONSE_SUSPECT)
 		r->flags |= QST_RES_RESPONSE_SUSPECT;
+	if (t->flags & QST_TRIAL_OUT_OF_RANGE)
+		/* §2.4, §2.5: an assigned value beyond the set, kept but bounded. */
+		r->flags |= QST_RES_BOUNDED_VALUE;
 }
 
 static void mark_done(struct qst_result *r, int n)

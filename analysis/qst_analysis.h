@@ -134,6 +134,7 @@ const char *qst_quality_name(int q);
 #define QST_TRIAL_RESPONSE_SUSPECT 0x0002 /* press < 100 ms after onset (§7.5) */
 #define QST_TRIAL_ABORTED          0x0004
 #define QST_TRIAL_NO_READBACK      0x0008 /* value is the commanded one */
+#define QST_TRIAL_OUT_OF_RANGE     0x0010 /* end point off the stimulus set (§2.4, §2.5) */
 
 struct qst_subject {
 	char sex;          /* 'F' or 'M' */

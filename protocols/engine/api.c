@@ -40,6 +40,27 @@
 
 #define HOST_ERRLEN 512
 
+/* qst-domain.md §1.4, §2.4–§2.9 (DFNS mechanical defaults). */
+#define DFNS_SERIES_START_MN 16.0
+#define DFNS_SERIES_PAIRS 5
+#define DFNS_SRF_RUNS 5
+#define DFNS_WUR_REPETITIONS 5
+#define DFNS_WUR_FORCE_MN 256.0
+#define DFNS_WUR_TRAIN 10
+#define DFNS_WUR_RATE_HZ 1.0
+#define DFNS_VDT_READINGS 3
+#define DFNS_PPT_TRIALS 3
+#define DFNS_PPT_RATE_KPA_S 50.0
+/* §2.9 leaves the rest between PPT trials open; 10 s is our choice. */
+#define DFNS_PPT_ISI_S 10.0
+/* §1.4: the von Frey set 0.25..512 mN and the pinpricks 8..512 mN. */
+#define VONFREY_MIN_MN 0.25
+#define PINPRICK_MIN_MN 8.0
+/* Plausibility of the mechanical settings (not safety limits). */
+#define MAX_TRAIN 50
+#define MAX_TRAIN_HZ 5.0
+#define MAX_PPT_RATE_KPA_S 500.0
+
 /* A table argument being read: which one, and for whom. */
 struct fields {
 	lua_State *L;
@@ -58,7 +79,27 @@ static const char *const tsl_keys[] = {
 	"baseline", "rate", "lower_cutoff", "upper_cutoff",
 	"pairs", "return_rate", "isi", NULL,
 };
-static const char *const device_classes[] = { "thermal", "response", NULL };
+static const char *const series_keys[] = {
+	"start", "series", "out_of_range", "site", NULL,
+};
+static const char *const srf_keys[] = { "runs", "site", NULL };
+static const char *const wur_keys[] = {
+	"repetitions", "force", "train", "rate", "site", NULL,
+};
+static const char *const vdt_keys[] = { "readings", "sham", "site", NULL };
+static const char *const ppt_keys[] = {
+	"trials", "rate", "isi", "site", NULL,
+};
+static const char *const ask_keys[] = { "text", "answer", NULL };
+/* Order = enum qst_out_of_range. */
+static const char *const out_of_range_names[] = { "clamp", "next", NULL };
+/* Order = enum qst_answer_kind. */
+static const char *const answer_names[] = {
+	"yesno", "sharpblunt", "rating", "eighths", NULL,
+};
+static const char *const device_classes[] = {
+	"thermal", "response", "pressure", "vibration", NULL,
+};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -279,6 +320,46 @@ static void field_string(const struct fields *f, const char *key,
 		luaL_error(L, "%s: %s must not be empty", f->fn, key);
 	memcpy(out, s, len + 1);
 	lua_pop(L, 1);
+}
+
+static bool field_boolean(const struct fields *f, const char *key, bool def)
+{
+	lua_State *L = f->L;
+	if (!field_get(f, key))
+		return def;
+	if (lua_type(L, -1) != LUA_TBOOLEAN)
+		luaL_error(L, "%s: %s must be true or false, got %s", f->fn, key,
+			   luaL_typename(L, -1));
+	bool v = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+/* One of a list of names: its index. Case matters, as for keys. */
+static int field_choice(const struct fields *f, const char *key, int def,
+			const char *const *names)
+{
+	lua_State *L = f->L;
+	if (!field_get(f, key)) {
+		if (def >= 0)
+			return def;
+		push_list(L, names);
+		luaL_error(L, "%s: %s is required (one of: %s)", f->fn, key,
+			   lua_tostring(L, -1));
+	}
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_error(L, "%s: %s must be a string, got %s", f->fn, key,
+			   luaL_typename(L, -1));
+	const char *v = lua_tostring(L, -1);
+	for (int i = 0; names[i]; i++)
+		if (strcmp(v, names[i]) == 0) {
+			lua_pop(L, 1);
+			return i;
+		}
+	push_list(L, names);
+	luaL_error(L, "%s: %s = \"%s\" is not allowed (one of: %s)", f->fn,
+		   key, v, lua_tostring(L, -1));
+	return def;
 }
 
 static void field_devices(const struct fields *f,
@@ -594,6 +675,186 @@ static int api_tsl(lua_State *L)
 	return 0;
 }
 
+/* --------------------------------------------- mechanical test methods */
+
+/* A level of a factor-2 set: first * 2^i for i < levels (§1.4). */
+static double field_level(const struct fields *f, const char *key,
+			  double def, double first, int levels,
+			  const char *set)
+{
+	double last = ldexp(first, levels - 1);
+	double v = field_number(f, key, def,
+				(struct range){ first, last, false, "mN" });
+	for (int i = 0; i < levels; i++)
+		if (v == ldexp(first, i))
+			return v;
+	char msg[192];
+	snprintf(msg, sizeof(msg),
+		 "%s: %s = %g mN is not a level of the %s set (%g, %g, %g, "
+		 "... %g mN in factor-2 steps)",
+		 f->fn, key, v, set, first, 2 * first, 4 * first, last);
+	luaL_error(f->L, "%s", msg);
+	return def;
+}
+
+static void series_read(const struct fields *f, struct qst_series_params *p)
+{
+	bool mdt = p->test == QST_MDT;
+	p->start_mn = field_level(f, "start", DFNS_SERIES_START_MN,
+				  mdt ? VONFREY_MIN_MN : PINPRICK_MIN_MN,
+				  mdt ? QST_VONFREY_LEVELS :
+					QST_PINPRICK_LEVELS,
+				  mdt ? "von Frey" : "pinprick");
+	/* §2.4: five descending and five ascending series. */
+	p->series_pairs = field_integer(f, "series", DFNS_SERIES_PAIRS, 1,
+					MAX_REPETITIONS);
+	/* §2.4, §2.5: the rule is [U]; "next" (1024 mN) is common for MPT. */
+	p->out_of_range = field_choice(f, "out_of_range", QST_OOR_NEXT_LEVEL,
+				       out_of_range_names);
+	field_string(f, "site", false, p->site_text, sizeof(p->site_text));
+}
+
+static int series_call(lua_State *L, const char *fn, int test)
+{
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, series_keys, true);
+	struct qst_series_params p;
+	memset(&p, 0, sizeof(p));
+	p.test = test;
+	series_read(&f, &p);
+	if (!e->host->series)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->series(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+static int api_mdt(lua_State *L)
+{
+	return series_call(L, "qst.mdt", QST_MDT);
+}
+
+static int api_mpt(lua_State *L)
+{
+	return series_call(L, "qst.mpt", QST_MPT);
+}
+
+static int api_mps_dma(lua_State *L)
+{
+	const char *fn = "qst.mps_dma";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, srf_keys, true);
+	struct qst_srf_params p;
+	memset(&p, 0, sizeof(p));
+	/* §2.6: 5 runs of 7 pinpricks + 3 light-touch stimuli. */
+	p.runs = field_integer(&f, "runs", DFNS_SRF_RUNS, 1, MAX_REPETITIONS);
+	field_string(&f, "site", false, p.site_text, sizeof(p.site_text));
+	if (!e->host->srf)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->srf(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+static int api_wur(lua_State *L)
+{
+	const char *fn = "qst.wur";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, wur_keys, true);
+	struct qst_wur_params p;
+	memset(&p, 0, sizeof(p));
+	/* §2.7: 5 × (one 256 mN pinprick, then a train of 10 at 1 Hz). */
+	p.repetitions = field_integer(&f, "repetitions", DFNS_WUR_REPETITIONS,
+				      1, MAX_REPETITIONS);
+	p.force_mn = field_level(&f, "force", DFNS_WUR_FORCE_MN,
+				 PINPRICK_MIN_MN, QST_PINPRICK_LEVELS,
+				 "pinprick");
+	p.train_length = field_integer(&f, "train", DFNS_WUR_TRAIN, 1,
+				       MAX_TRAIN);
+	p.train_hz = field_number(&f, "rate", DFNS_WUR_RATE_HZ,
+				  (struct range){ 0.0, MAX_TRAIN_HZ, true,
+						  "Hz" });
+	field_string(&f, "site", false, p.site_text, sizeof(p.site_text));
+	if (!e->host->wur)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->wur(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+static int api_vdt(lua_State *L)
+{
+	const char *fn = "qst.vdt";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, vdt_keys, true);
+	struct qst_vdt_params p;
+	memset(&p, 0, sizeof(p));
+	/* §2.8: 3 readings; §7.5: the sham fork catch trial. */
+	p.readings = field_integer(&f, "readings", DFNS_VDT_READINGS, 1,
+				   MAX_REPETITIONS);
+	p.sham = field_boolean(&f, "sham", true);
+	field_string(&f, "site", false, p.site_text, sizeof(p.site_text));
+	if (!e->host->vdt)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->vdt(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+static int api_ppt(lua_State *L)
+{
+	const char *fn = "qst.ppt";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, ppt_keys, true);
+	struct qst_ppt_params p;
+	memset(&p, 0, sizeof(p));
+	/* §2.9: 3 trials at ≈50 kPa/s. */
+	p.trials = field_integer(&f, "trials", DFNS_PPT_TRIALS, 1,
+				 MAX_REPETITIONS);
+	p.rate_kpa_s = field_number(&f, "rate", DFNS_PPT_RATE_KPA_S,
+				    (struct range){ 0.0, MAX_PPT_RATE_KPA_S,
+						    true, "kPa/s" });
+	p.isi_s = field_number(&f, "isi", DFNS_PPT_ISI_S, isi_range);
+	field_string(&f, "site", false, p.site_text, sizeof(p.site_text));
+	require_device(L, e, fn, "pressure");
+	if (!e->host->ppt)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->ppt(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+/* One operator-guided question; returns the answer as a number. */
+static int api_ask(lua_State *L)
+{
+	const char *fn = "qst.ask";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, ask_keys, false);
+	char text[256];
+	field_string(&f, "text", true, text, sizeof(text));
+	int kind = field_choice(&f, "answer", -1, answer_names);
+	if (!e->host->ask)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	double v = NAN;
+	host_result(L, e, fn,
+		    e->host->ask(e->user, text, kind, &v, err, sizeof(err)),
+		    err);
+	if (!isfinite(v))
+		return luaL_error(L, "%s: the station returned no answer", fn);
+	/* 0/1 and ratings read as integers in the script; 7.5/8 stays 7.5. */
+	if (v == floor(v) && fabs(v) < 1e15)
+		lua_pushinteger(L, (lua_Integer)v);
+	else
+		lua_pushnumber(L, v);
+	return 1;
+}
+
 /* ---------------------------------------------------------------- open */
 
 static const luaL_Reg api_functions[] = {
@@ -601,7 +862,11 @@ static const luaL_Reg api_functions[] = {
 	{ "instruct", api_instruct }, { "log", api_log },
 	{ "wait", api_wait },         { "now", api_now },
 	{ "not_done", api_not_done }, { "limits", api_limits },
-	{ "tsl", api_tsl },           { NULL, NULL },
+	{ "tsl", api_tsl },           { "mdt", api_mdt },
+	{ "mpt", api_mpt },           { "mps_dma", api_mps_dma },
+	{ "wur", api_wur },           { "vdt", api_vdt },
+	{ "ppt", api_ppt },           { "ask", api_ask },
+	{ NULL, NULL },
 };
 
 void qst_engine_open_api(lua_State *L)

@@ -85,7 +85,9 @@ struct qst_rig_ops {
 	 * Show one step to the operator and collect a valid answer (invalid
 	 * entries are re-asked; "repeat" and notes are handled and recorded
 	 * inside). On the simulated station the virtual participant answers.
-	 * QST_OK with a->not_done set when the operator ends the test.
+	 * QST_OK with a->not_done set when the operator ends the test. The
+	 * rig records the application with its answer (QST_EVC_STIMULUS) or
+	 * the not-done with its reason (QST_EVC_TEST_NOT_DONE).
 	 */
 	int (*ask)(void *rig, const struct qst_question *q, struct qst_answer *a);
 	/* A timed cue for the operator ("apply now"), recorded as an event. */
@@ -119,15 +121,47 @@ void qst_method_take_response(const struct qst_rig_ops *ops, void *rig,
 int qst_method_settle(const struct qst_rig_ops *ops, void *rig,
 		      double baseline, double from_c, double rate);
 
-/* Issue 4 methods (qst-domain.md §2.4–§2.9). Each records one trial row
+/*
+ * Issue 4 methods (qst-domain.md §2.4–§2.9). Each records one trial row
  * per value the analysis aggregates (see analysis/aggregate.c for the
- * per-test conventions) and every single application as an event. */
+ * per-test conventions). Every single application goes through ops->ask,
+ * which records it (QST_EVC_STIMULUS: value = stimulus_value, value2 =
+ * the answer); the methods add what only they know (the MPS/DMA order,
+ * a felt sham fork, late train cues) as QST_EVC_LOG events.
+ *
+ * Manual trial rows: value_measured = the aggregated value (mN for
+ * MDT/MPT, NRS rating for MPS/DMA/WUR, x/8 for VDT), value_commanded =
+ * the nominal force in mN where there is one (NaN for light touch and
+ * the fork), repetition = series / run / repetition / reading index,
+ * direction as in aggregate.c (MDT/MPT -1 descending, +1 ascending; WUR
+ * -1 single, +1 train; else 0); thermal fields NaN, key -1.
+ *
+ * Return: QST_OK, a negative qst_err, or QST_METHOD_NOT_DONE when the
+ * operator ended the test (answer.not_done). ops->ask has then recorded
+ * QST_EVC_TEST_NOT_DONE with the reason; the method has closed the open
+ * trial as QST_TRIAL_ABORTED and kept every row finished before it. The
+ * host marks the test not done; it is not a session error.
+ */
+#define QST_METHOD_NOT_DONE 1
+
+/* DFNS modified method of limits (§2.4 MDT, §2.5 MPT): descending and
+ * ascending series alternate, starting with a descending one at
+ * start_mn; each series starts one level beyond the previous end point.
+ * An end point off the set is assigned by p->out_of_range and flagged
+ * QST_TRIAL_OUT_OF_RANGE. */
 int qst_method_series(const struct qst_rig_ops *ops, void *rig,
 		      const struct qst_series_params *p);
+/* §2.6: runs of the 7 pinpricks and 3 light-touch stimuli, each run in
+ * its own pseudo-random order drawn from seed (recorded per run). */
 int qst_method_srf(const struct qst_rig_ops *ops, void *rig,
 		   const struct qst_srf_params *p, uint64_t seed);
+/* §2.7: single pinprick, then a train paced by the station clock with a
+ * cue (ops->cue) at exactly t0 + k / train_hz; both rated. */
 int qst_method_wur(const struct qst_rig_ops *ops, void *rig,
 		   const struct qst_wur_params *p);
+/* §2.8, §7.5: fork readings; the optional sham fork is asked at a
+ * pseudo-random place (ops->uniform). A sham felt flags every VDT row
+ * QST_TRIAL_RESPONSE_SUSPECT, so the rows are written at the end. */
 int qst_method_vdt(const struct qst_rig_ops *ops, void *rig,
 		   const struct qst_vdt_params *p);
 int qst_method_ppt(const struct qst_rig_ops *ops, void *rig,

@@ -49,6 +49,17 @@ struct mock {
 	struct qst_tsl_params tsl;
 	double waited;
 	int not_done_test;
+	/* issue 4: the mechanical battery */
+	int n_manual; /* calls of series/srf/wur/vdt/ppt/ask */
+	int n_series;
+	struct qst_series_params series[4];
+	struct qst_srf_params srf;
+	struct qst_wur_params wur;
+	struct qst_vdt_params vdt;
+	struct qst_ppt_params ppt;
+	int ask_kind;
+	char ask_text[256];
+	double ask_value; /* what the mock operator answers */
 };
 
 static void record(struct mock *m, const char *fmt, ...)
@@ -155,6 +166,82 @@ static void mock_log(void *user, const char *message)
 	record(m, "log %s", message);
 }
 
+static int mock_series(void *user, const struct qst_series_params *p,
+		       char *errbuf, size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	record(m, "series %s", qst_param_name(p->test));
+	if (m->n_series < 4)
+		m->series[m->n_series] = *p;
+	m->n_series++;
+	m->n_manual++;
+	return QST_OK;
+}
+
+static int mock_srf(void *user, const struct qst_srf_params *p, char *errbuf,
+		    size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	m->srf = *p;
+	m->n_manual++;
+	record(m, "srf");
+	return QST_OK;
+}
+
+static int mock_wur(void *user, const struct qst_wur_params *p, char *errbuf,
+		    size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	m->wur = *p;
+	m->n_manual++;
+	record(m, "wur");
+	return QST_OK;
+}
+
+static int mock_vdt(void *user, const struct qst_vdt_params *p, char *errbuf,
+		    size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	m->vdt = *p;
+	m->n_manual++;
+	record(m, "vdt");
+	return QST_OK;
+}
+
+static int mock_ppt(void *user, const struct qst_ppt_params *p, char *errbuf,
+		    size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	m->ppt = *p;
+	m->n_manual++;
+	record(m, "ppt");
+	return QST_OK;
+}
+
+static int mock_ask(void *user, const char *text, int kind, double *value,
+		    char *errbuf, size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	struct mock *m = user;
+	m->ask_kind = kind;
+	snprintf(m->ask_text, sizeof(m->ask_text), "%s", text);
+	m->n_manual++;
+	record(m, "ask %d %s", kind, text);
+	*value = m->ask_value;
+	return QST_OK;
+}
+
 static double mock_now(void *user)
 {
 	(void)user;
@@ -171,6 +258,12 @@ static const struct qst_script_host mock_host = {
 	.not_done = mock_not_done,
 	.log = mock_log,
 	.now = mock_now,
+	.series = mock_series,
+	.srf = mock_srf,
+	.wur = mock_wur,
+	.vdt = mock_vdt,
+	.ppt = mock_ppt,
+	.ask = mock_ask,
 };
 
 static char errbuf[1024];
@@ -309,6 +402,144 @@ static void test_other_calls(void **state)
 	assert_int_equal(m.not_done_test, QST_CPT);
 }
 
+/* ------------------------------------------------- mechanical battery */
+
+#define HEADER_ALL                                                        \
+	"qst.protocol{ name = \"b\", devices = { \"thermal\", "           \
+	"\"response\", \"pressure\", \"vibration\" } }\n"
+
+/* qst-domain.md §1.4, §2.4–§2.9 */
+static void test_mechanical_defaults(void **state)
+{
+	(void)state;
+	struct mock m = { .ask_value = 1.0 };
+	assert_int_equal(run(&m, HEADER_ALL
+			     "qst.mdt{}\nqst.mpt()\nqst.mps_dma{}\n"
+			     "qst.wur{}\nqst.vdt{}\nqst.ppt{}\n"
+			     "print(qst.ask{ text = \"Felt?\", answer = "
+			     "\"yesno\" })\n"),
+			 QST_OK);
+	assert_string_equal(m.calls, "declare b||4\nseries MDT\nseries MPT\n"
+				     "srf\nwur\nvdt\nppt\nask 0 Felt?\nlog 1\n");
+	for (int i = 0; i < 2; i++) {
+		const struct qst_series_params *p = &m.series[i];
+		assert_int_equal(p->test, i == 0 ? QST_MDT : QST_MPT);
+		assert_int_equal(p->series_pairs, 5);
+		assert_true(p->start_mn == 16.0);
+		assert_int_equal(p->out_of_range, QST_OOR_NEXT_LEVEL);
+		assert_string_equal(p->site_text, "");
+	}
+	assert_int_equal(m.srf.runs, 5);
+	assert_int_equal(m.wur.repetitions, 5);
+	assert_true(m.wur.force_mn == 256.0);
+	assert_int_equal(m.wur.train_length, 10);
+	assert_true(m.wur.train_hz == 1.0);
+	assert_int_equal(m.vdt.readings, 3);
+	assert_true(m.vdt.sham);
+	assert_int_equal(m.ppt.trials, 3);
+	assert_true(m.ppt.rate_kpa_s == 50.0);
+	assert_true(m.ppt.isi_s == 10.0);
+	assert_int_equal(m.ask_kind, QST_ANSWER_YESNO);
+	assert_string_equal(m.decl.devices[3], "vibration");
+}
+
+static void test_mechanical_overrides(void **state)
+{
+	(void)state;
+	struct mock m = { .ask_value = 7.5 };
+	assert_int_equal(
+		run(&m, HEADER_ALL
+		    "qst.mdt{ start = 0.25, series = 3, out_of_range = "
+		    "\"clamp\", site = \"dorsum of hand\" }\n"
+		    "qst.mpt{ start = 512, series = 2.0, out_of_range = "
+		    "\"next\" }\n"
+		    "qst.mps_dma{ runs = 4, site = \"hand\" }\n"
+		    "qst.wur{ repetitions = 3, force = 128, train = 5, "
+		    "rate = 0.5, site = \"hand\" }\n"
+		    "qst.vdt{ readings = 4, sham = false, site = \"ulna\" }\n"
+		    "qst.ppt{ trials = 2, rate = 40, isi = 0, site = "
+		    "\"thenar\" }\n"
+		    "local x = qst.ask{ text = \"Reading?\", answer = "
+		    "\"eighths\" }\n"
+		    "print(x, math.type(x))\n"),
+		QST_OK);
+	assert_true(m.series[0].start_mn == 0.25);
+	assert_int_equal(m.series[0].series_pairs, 3);
+	assert_int_equal(m.series[0].out_of_range, QST_OOR_CLAMP);
+	assert_string_equal(m.series[0].site_text, "dorsum of hand");
+	assert_true(m.series[1].start_mn == 512.0);
+	assert_int_equal(m.series[1].series_pairs, 2);
+	assert_int_equal(m.series[1].out_of_range, QST_OOR_NEXT_LEVEL);
+	assert_int_equal(m.srf.runs, 4);
+	assert_string_equal(m.srf.site_text, "hand");
+	assert_int_equal(m.wur.repetitions, 3);
+	assert_true(m.wur.force_mn == 128.0);
+	assert_int_equal(m.wur.train_length, 5);
+	assert_true(m.wur.train_hz == 0.5);
+	assert_int_equal(m.vdt.readings, 4);
+	assert_false(m.vdt.sham);
+	assert_string_equal(m.vdt.site_text, "ulna");
+	assert_int_equal(m.ppt.trials, 2);
+	assert_true(m.ppt.rate_kpa_s == 40.0);
+	assert_true(m.ppt.isi_s == 0.0);
+	assert_string_equal(m.ppt.site_text, "thenar");
+	assert_int_equal(m.ask_kind, QST_ANSWER_EIGHTHS);
+	assert_string_equal(m.last_log, "7.5\tfloat");
+}
+
+/* Manual tests need no device; the answer comes back as a number. */
+static void test_manual_without_devices(void **state)
+{
+	(void)state;
+	struct mock m = { .ask_value = 42.0 };
+	assert_int_equal(
+		run(&m, "qst.protocol{ name = \"manual\" }\n"
+			"qst.mdt{}\nqst.mps_dma{}\nqst.wur{}\nqst.vdt{}\n"
+			"local r = qst.ask{ text = \"Pain?\", answer = "
+			"\"rating\" }\n"
+			"print(r + 1, math.type(r))\n"
+			"qst.ask{ text = \"Sharp?\", answer = \"sharpblunt\" }\n"),
+		QST_OK);
+	assert_int_equal(m.n_manual, 6);
+	assert_string_equal(m.ask_text, "Sharp?");
+	assert_int_equal(m.ask_kind, QST_ANSWER_SHARP_BLUNT);
+	assert_contains(m.calls, "log 43\tinteger\n");
+}
+
+static void test_mechanical_missing_callbacks(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *call;
+		const char *message;
+	} cases[] = {
+		{ "qst.mdt{}", "t.lua:2: qst.mdt: not supported by this station" },
+		{ "qst.mpt{}", "t.lua:2: qst.mpt: not supported by this station" },
+		{ "qst.mps_dma{}", "qst.mps_dma: not supported" },
+		{ "qst.wur{}", "qst.wur: not supported" },
+		{ "qst.vdt{}", "qst.vdt: not supported" },
+		{ "qst.ppt{}", "qst.ppt: not supported" },
+		{ "qst.ask{ text = \"x\", answer = \"rating\" }",
+		  "qst.ask: not supported" },
+	};
+	struct qst_script_host host = mock_host;
+	host.series = NULL;
+	host.srf = NULL;
+	host.wur = NULL;
+	host.vdt = NULL;
+	host.ppt = NULL;
+	host.ask = NULL;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "%s%s\n", HEADER_ALL, cases[i].call);
+		struct mock m = { 0 };
+		int rc = qst_script_run(text, strlen(text), "t.lua", NULL, &host,
+					&m, errbuf, sizeof(errbuf));
+		assert_int_equal(rc, QST_ERR_UNSUPPORTED);
+		assert_contains(errbuf, cases[i].message);
+	}
+}
+
 /* The sandbox keeps what a protocol may use. */
 static void test_sandbox_keeps_basics(void **state)
 {
@@ -397,7 +628,60 @@ static const struct bad_case bad_cases[] = {
 	{ "qst.protocol{ name = \"x\", author = \"SUBJ01\" }",
 	  "qst.protocol: unknown key 'author'" },
 	{ "qst.protocol{ name = \"x\", devices = { \"thermal\", \"laser\" } }",
-	  "unknown device class 'laser' (known: thermal, response)" },
+	  "unknown device class 'laser' (known: thermal, response, pressure, "
+	  "vibration)" },
+	/* issue 4: the mechanical battery */
+	{ HEADER "qst.mdt{ start = 15 }",
+	  "test.lua:2: qst.mdt: start = 15 mN is not a level of the von Frey "
+	  "set (0.25, 0.5, 1, ... 512 mN in factor-2 steps)" },
+	{ HEADER "qst.mdt{ start = 1024 }",
+	  "qst.mdt: start = 1024 mN is out of range (allowed: from 0.25 to "
+	  "512 mN)" },
+	{ HEADER "qst.mpt{ start = 4 }",
+	  "qst.mpt: start = 4 mN is out of range (allowed: from 8 to 512 mN)" },
+	{ HEADER "qst.mpt{ start = 24 }",
+	  "not a level of the pinprick set (8, 16, 32, ... 512 mN" },
+	{ HEADER "qst.mdt{ series = 0 }",
+	  "qst.mdt: series = 0 is out of range (allowed: 1 to 20)" },
+	{ HEADER "qst.mdt{ out_of_range = \"extrapolate\" }",
+	  "qst.mdt: out_of_range = \"extrapolate\" is not allowed (one of: "
+	  "clamp, next)" },
+	{ HEADER "qst.mdt{ out_of_range = 1 }",
+	  "qst.mdt: out_of_range must be a string, got number" },
+	{ HEADER "qst.mdt{ starts = 16 }",
+	  "qst.mdt: unknown key 'starts' (allowed: start, series, "
+	  "out_of_range, site)" },
+	{ HEADER "qst.mpt{ site = string.rep('x', 64) }",
+	  "qst.mpt: site is too long or holds a NUL byte (at most 63 bytes)" },
+	{ HEADER "qst.mps_dma{ runs = 2.5 }",
+	  "qst.mps_dma: runs must be a whole number, got 2.5" },
+	{ HEADER "qst.mps_dma{ pinpricks = 7 }", "unknown key 'pinpricks'" },
+	{ HEADER "qst.wur{ force = 300 }",
+	  "qst.wur: force = 300 mN is not a level of the pinprick set" },
+	{ HEADER "qst.wur{ rate = 0 }",
+	  "qst.wur: rate = 0 Hz is out of range (allowed: above 0 to 5 Hz)" },
+	{ HEADER "qst.wur{ train = 51 }", "qst.wur: train = 51 is out of range" },
+	{ HEADER "qst.vdt{ sham = 1 }",
+	  "qst.vdt: sham must be true or false, got number" },
+	{ HEADER "qst.vdt{ readings = 0 }", "qst.vdt: readings = 0" },
+	{ HEADER "qst.ppt{}",
+	  "qst.ppt: the protocol does not declare the 'pressure' device" },
+	{ "qst.protocol{ name = \"x\", devices = { \"pressure\" } }\n"
+	  "qst.ppt{ rate = -5 }",
+	  "qst.ppt: rate = -5 kPa/s is out of range (allowed: above 0 to 500 "
+	  "kPa/s)" },
+	{ "qst.protocol{ name = \"x\", devices = { \"pressure\" } }\n"
+	  "qst.ppt{ trails = 3 }",
+	  "qst.ppt: unknown key 'trails' (allowed: trials, rate, isi, site)" },
+	{ HEADER "qst.ask{ answer = \"yesno\" }", "qst.ask: text is required" },
+	{ HEADER "qst.ask{ text = \"Felt?\" }",
+	  "qst.ask: answer is required (one of: yesno, sharpblunt, rating, "
+	  "eighths)" },
+	{ HEADER "qst.ask{ text = \"Felt?\", answer = \"YesNo\" }",
+	  "qst.ask: answer = \"YesNo\" is not allowed" },
+	{ HEADER "qst.ask(\"Felt?\")", "qst.ask expects a table of settings" },
+	{ "qst.ask{ text = \"Felt?\", answer = \"yesno\" }",
+	  "qst.ask: call qst.protocol{...} first" },
 	{ "qst.protocol{ name = \"x\", devices = { \"thermal\", \"thermal\" } }",
 	  "device 'thermal' is listed twice" },
 	{ "qst.protocol{ name = string.rep(\"n\", 200) }", "name is too long" },
@@ -429,6 +713,7 @@ static void test_parameter_errors(void **state)
 		assert_contains(errbuf, bad_cases[i].message);
 		/* A refused call never reaches the host. */
 		assert_int_equal(m.n_limits, 0);
+		assert_int_equal(m.n_manual, 0);
 	}
 }
 
@@ -691,6 +976,10 @@ int main(void)
 		cmocka_unit_test(test_dfns_defaults),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_other_calls),
+		cmocka_unit_test(test_mechanical_defaults),
+		cmocka_unit_test(test_mechanical_overrides),
+		cmocka_unit_test(test_manual_without_devices),
+		cmocka_unit_test(test_mechanical_missing_callbacks),
 		cmocka_unit_test(test_sandbox_keeps_basics),
 		cmocka_unit_test(test_garbage_near_cap_is_collected),
 		cmocka_unit_test(test_parameter_errors),
