@@ -8,6 +8,7 @@
 
 #include "analysis_internal.h"
 #include "qst_analysis.h"
+#include "qst_report.h"
 
 struct flag_word {
 	unsigned bit;
@@ -143,7 +144,7 @@ static void format_z(double z, char *buf, size_t len)
 	snprintf(buf, len, "%+.2f", z);
 }
 
-static const char *verdict(const struct qst_result *r)
+const char *qst_result_verdict(const struct qst_result *r)
 {
 	if (r->flags & QST_RES_UNDEFINED)
 		return "undefined";
@@ -179,7 +180,7 @@ static void format_flags(unsigned flags, char *buf, size_t len)
 }
 
 static void print_header(FILE *f, const struct qst_subject *s,
-			 const struct qst_reftable *ref)
+			 const char *ref_id, const char *ref_sha256)
 {
 	if (s) {
 		int band = qst_age_band(s->age_years);
@@ -189,9 +190,9 @@ static void print_header(FILE *f, const struct qst_subject *s,
 	} else {
 		fprintf(f, "QST results\n");
 	}
-	if (ref)
-		fprintf(f, "Reference: %s (sha256 %.16s...)\n",
-			qst_reftable_id(ref), qst_reftable_sha256(ref));
+	if (ref_id && ref_id[0])
+		fprintf(f, "Reference: %s (sha256 %.16s...)\n", ref_id,
+			ref_sha256 ? ref_sha256 : "");
 	else
 		fprintf(f, "Reference: none loaded, no z-scores\n");
 	fputc('\n', f);
@@ -229,10 +230,10 @@ static void print_row(FILE *f, const struct qst_result *r)
 	put_cell(f, refs, W_REF, true);
 	put_cell(f, z, W_Z, true);
 	if (flags[0]) {
-		put_cell(f, verdict(r), W_VERDICT, false);
+		put_cell(f, qst_result_verdict(r), W_VERDICT, false);
 		fputs(flags, f);
 	} else {
-		fputs(verdict(r), f); /* no trailing blanks */
+		fputs(qst_result_verdict(r), f); /* no trailing blanks */
 	}
 	fputc('\n', f);
 }
@@ -251,13 +252,31 @@ static void print_footnotes(FILE *f, unsigned all_flags, const char *not_done)
 		fprintf(f, "Not done:%s\n", not_done);
 }
 
+/* The loss/gain code under the table (qst-domain.md §5.1). */
+static void print_lg_code(FILE *f, const struct qst_result res[QST_PARAM_COUNT])
+{
+	char lg[192];
+	if (qst_lg_describe(res, lg, sizeof(lg)) >= 0)
+		fprintf(f, "\nLoss/gain code: %s\n", lg);
+}
+
 void qst_results_print(FILE *f, const struct qst_result res[QST_PARAM_COUNT],
 		       const struct qst_subject *subject,
 		       const struct qst_reftable *ref)
 {
+	qst_results_print_stored(f, res, subject,
+				 ref ? qst_reftable_id(ref) : NULL,
+				 ref ? qst_reftable_sha256(ref) : NULL);
+}
+
+void qst_results_print_stored(FILE *f,
+			      const struct qst_result res[QST_PARAM_COUNT],
+			      const struct qst_subject *subject,
+			      const char *ref_id, const char *ref_sha256)
+{
 	if (!f || !res)
 		return;
-	print_header(f, subject, ref);
+	print_header(f, subject, ref_id, ref_sha256);
 	print_columns(f);
 
 	unsigned all_flags = 0;
@@ -272,5 +291,6 @@ void qst_results_print(FILE *f, const struct qst_result res[QST_PARAM_COUNT],
 		print_row(f, r);
 		all_flags |= r->flags;
 	}
+	print_lg_code(f, res);
 	print_footnotes(f, all_flags, not_done);
 }

@@ -32,4 +32,26 @@ int qst_session_write_analysis(const char *path,
 			       const struct qst_reftable *ref, char *errbuf,
 			       size_t errlen);
 
+/* What a report needs besides the rows: /metadata and /analysis attributes. */
+struct qst_analysis_meta {
+	struct qst_subject subject;  /* sex, age_years, site */
+	char subject_id[64];
+	char side[16];               /* "left", "right" or "" */
+	char protocol_name[128];
+	char session_start_utc[40];
+	char ref_table_id[64];       /* "" when analysed without a table */
+	char ref_table_sha256[72];
+	char formula_version[16];
+};
+
+/*
+ * Read /analysis (13 rows in DFNS order) and the metadata back. meta may be
+ * NULL. A file without /analysis gives QST_ERR_NOTFOUND and an errbuf that
+ * says to run `qst analyze` first; a malformed one QST_ERR_DATA.
+ */
+int qst_session_load_analysis(const char *path,
+			      struct qst_result out[QST_PARAM_COUNT],
+			      struct qst_analysis_meta *meta, char *errbuf,
+			      size_t errlen);
+
 #endif

@@ -5,6 +5,7 @@
  * so that a bad file gives one clean message in errbuf.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include <hdf5.h>
 
+#include "qst_report.h"
 #include "qst_session_file.h"
 
 #define LOG_PREFIX "session-file: "
@@ -23,12 +25,6 @@
  * bump when a formula changes. */
 #define FORMULA_VERSION "1.0"
 
-/* Bit i of the /analysis `flags` column (QST_RES_* in qst_analysis.h). */
-static const char *const result_flag_names[] = {
-	"cutoff_reached", "bounded_value", "no_reference", "undefined",
-	"ref_flagged", "not_z_scored", "not_done", "few_trials",
-	"response_suspect",
-};
 
 static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -416,8 +412,35 @@ static bool write_columns(hid_t g, const struct analysis_cols *c)
 	return ok;
 }
 
+static bool attr_int(hid_t obj, const char *name, int v)
+{
+	int32_t v32 = (int32_t)v;
+	hid_t sp = H5Screate(H5S_SCALAR);
+	hid_t a = H5Acreate2(obj, name, H5T_STD_I32LE, sp, H5P_DEFAULT,
+			     H5P_DEFAULT);
+	bool ok = a >= 0 && H5Awrite(a, H5T_NATIVE_INT32, &v32) >= 0;
+	if (a >= 0)
+		H5Aclose(a);
+	H5Sclose(sp);
+	return ok;
+}
+
+/* The loss/gain code (qst-domain.md §5.1) and what it could not use. */
+static bool write_lg_attrs(hid_t g, const struct qst_result res[QST_PARAM_COUNT])
+{
+	int loss = 0, gain = 0;
+	char code[8], missing[QST_PARAM_COUNT * 4 + 1];
+	qst_lg_code(res, &loss, &gain, code);
+	qst_lg_missing_names(res, missing, sizeof(missing));
+	return attr_str(g, "lg_code", code) && attr_int(g, "lg_loss", loss) &&
+	       attr_int(g, "lg_gain", gain) &&
+	       attr_str(g, "lg_not_assessed", missing);
+}
+
 static bool write_group_attrs(hid_t g, const struct qst_reftable *ref)
 {
+	size_t n_flag_names;
+	const char *const *flag_names = qst_result_flag_names(&n_flag_names);
 	static const char *const colnames[] = {
 		"param", "param_code", "n", "value_raw", "value_transformed",
 		"ref_mean", "ref_sd", "z", "abnormal", "flags", "stratum",
@@ -432,9 +455,7 @@ static bool write_group_attrs(hid_t g, const struct qst_reftable *ref)
 	       attr_str(g, "ref_table_sha256",
 			ref ? qst_reftable_sha256(ref) : "") &&
 	       attr_str(g, "formula_version", FORMULA_VERSION) &&
-	       attr_str_array(g, "flag_names", result_flag_names,
-			      sizeof(result_flag_names) /
-				      sizeof(result_flag_names[0])) &&
+	       attr_str_array(g, "flag_names", flag_names, n_flag_names) &&
 	       attr_str_array(g, "colnames", colnames,
 			      sizeof(colnames) / sizeof(colnames[0]));
 }
@@ -472,7 +493,7 @@ int qst_session_write_analysis(const char *path,
 	if (rc == QST_OK) {
 		fill_cols(&cols, res);
 		if (g < 0 || !write_columns(g, &cols) ||
-		    !write_group_attrs(g, ref))
+		    !write_group_attrs(g, ref) || !write_lg_attrs(g, res))
 			rc = set_err(errbuf, errlen, QST_ERR_IO,
 				     "%s: cannot write /analysis: %s", path,
 				     errno ? strerror(errno) : "HDF5 error");
@@ -482,5 +503,188 @@ int qst_session_write_analysis(const char *path,
 	if (H5Fclose(f) < 0 && rc == QST_OK)
 		rc = set_err(errbuf, errlen, QST_ERR_IO,
 			     "%s: cannot close after writing /analysis", path);
+	return rc;
+}
+
+/* ------------------------------------------------- reading /analysis */
+
+/* /analysis/NAME as QST_PARAM_COUNT values of mtype (numeric columns). */
+static int read_analysis_column(hid_t g, const char *path, const char *name,
+				hid_t mtype, void *buf, char *errbuf,
+				size_t errlen)
+{
+	if (H5Lexists(g, name, H5P_DEFAULT) <= 0)
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: missing dataset /analysis/%s (rerun qst "
+			       "analyze)", path, name);
+	hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+	hid_t sp = H5Dget_space(ds), ft = H5Dget_type(ds);
+	bool want_str = H5Tget_class(mtype) == H5T_STRING;
+	H5T_class_t cls = H5Tget_class(ft);
+	int rc = QST_OK;
+
+	if (H5Sget_simple_extent_ndims(sp) != 1 ||
+	    H5Sget_simple_extent_npoints(sp) != QST_PARAM_COUNT)
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: /analysis/%s must have %d rows, one per DFNS "
+			     "parameter", path, name, QST_PARAM_COUNT);
+	else if (want_str ? (cls != H5T_STRING || H5Tis_variable_str(ft) <= 0)
+			  : (cls != H5T_INTEGER && cls != H5T_FLOAT))
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: /analysis/%s is not a %s column", path, name,
+			     want_str ? "variable-length string" : "numeric");
+	else if (H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: cannot read /analysis/%s", path, name);
+	H5Tclose(ft);
+	H5Sclose(sp);
+	H5Dclose(ds);
+	return rc;
+}
+
+/* A string column copied into each result's stratum (or checked names). */
+static int read_analysis_strings(hid_t g, const char *path, const char *name,
+				 char *dst[QST_PARAM_COUNT], size_t dstlen,
+				 char *errbuf, size_t errlen)
+{
+	char *strs[QST_PARAM_COUNT] = { 0 };
+	hid_t mt = vlen_str();
+	int rc = read_analysis_column(g, path, name, mt, strs, errbuf, errlen);
+	if (rc == QST_OK) {
+		for (int i = 0; i < QST_PARAM_COUNT; i++)
+			snprintf(dst[i], dstlen, "%s", strs[i] ? strs[i] : "");
+		hsize_t dims[1] = { QST_PARAM_COUNT };
+		hid_t sp = H5Screate_simple(1, dims, NULL);
+		H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, strs);
+		H5Sclose(sp);
+	}
+	H5Tclose(mt);
+	return rc;
+}
+
+struct analysis_in {
+	int32_t code[QST_PARAM_COUNT], n[QST_PARAM_COUNT];
+	int32_t abnormal[QST_PARAM_COUNT], flags[QST_PARAM_COUNT];
+	double raw[QST_PARAM_COUNT], tf[QST_PARAM_COUNT];
+	double mean[QST_PARAM_COUNT], sd[QST_PARAM_COUNT], z[QST_PARAM_COUNT];
+	char name[QST_PARAM_COUNT][16];
+};
+
+static int read_analysis_rows(hid_t g, const char *path,
+			      struct qst_result out[QST_PARAM_COUNT],
+			      char *errbuf, size_t errlen)
+{
+	struct analysis_in in;
+	hid_t I = H5T_NATIVE_INT32, F = H5T_NATIVE_DOUBLE;
+	const struct { const char *name; hid_t type; void *buf; } cols[] = {
+		{ "param_code", I, in.code }, { "n", I, in.n },
+		{ "value_raw", F, in.raw }, { "value_transformed", F, in.tf },
+		{ "ref_mean", F, in.mean }, { "ref_sd", F, in.sd },
+		{ "z", F, in.z }, { "abnormal", I, in.abnormal },
+		{ "flags", I, in.flags },
+	};
+	char *names[QST_PARAM_COUNT], *strata[QST_PARAM_COUNT];
+	int rc = QST_OK;
+
+	for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]) && !rc; c++)
+		rc = read_analysis_column(g, path, cols[c].name, cols[c].type,
+					  cols[c].buf, errbuf, errlen);
+	for (int i = 0; i < QST_PARAM_COUNT; i++) {
+		names[i] = in.name[i];
+		strata[i] = out[i].stratum;
+	}
+	if (!rc)
+		rc = read_analysis_strings(g, path, "param", names,
+					   sizeof(in.name[0]), errbuf, errlen);
+	if (!rc)
+		rc = read_analysis_strings(g, path, "stratum", strata,
+					   sizeof(out[0].stratum), errbuf,
+					   errlen);
+	for (int i = 0; i < QST_PARAM_COUNT && !rc; i++) {
+		const char *want = qst_param_name((enum qst_param)i);
+		/* Rows are in DFNS order by schema; refuse anything else
+		 * rather than silently mislabel a parameter. */
+		if (in.code[i] != i || strcmp(in.name[i], want) != 0)
+			return set_err(errbuf, errlen, QST_ERR_DATA,
+				       "%s: /analysis row %d is '%s' (code %d), "
+				       "expected %s", path, i, in.name[i],
+				       (int)in.code[i], want);
+		struct qst_result *r = &out[i];
+		r->param = (enum qst_param)i;
+		r->n = in.n[i];
+		r->value_raw = in.raw[i];
+		r->value_transformed = in.tf[i];
+		r->ref_mean = in.mean[i];
+		r->ref_sd = in.sd[i];
+		r->z = in.z[i];
+		r->abnormal = in.abnormal[i];
+		r->flags = (unsigned)in.flags[i];
+	}
+	return rc;
+}
+
+/* Metadata for the report header; a missing attribute is left empty. */
+static void read_analysis_meta(hid_t f, hid_t g, struct qst_analysis_meta *m)
+{
+	char sex[8] = "";
+
+	memset(m, 0, sizeof(*m));
+	m->subject.age_years = NAN;
+	if (H5Lexists(f, "metadata", H5P_DEFAULT) > 0) {
+		hid_t md = H5Gopen2(f, "metadata", H5P_DEFAULT);
+		read_attr_str(md, "subject_id", m->subject_id,
+			      sizeof(m->subject_id));
+		read_attr_str(md, "sex", sex, sizeof(sex));
+		read_attr_double(md, "age_years", &m->subject.age_years);
+		read_attr_str(md, "site", m->subject.site,
+			      sizeof(m->subject.site));
+		read_attr_str(md, "side", m->side, sizeof(m->side));
+		read_attr_str(md, "protocol_name", m->protocol_name,
+			      sizeof(m->protocol_name));
+		read_attr_str(md, "session_start_utc", m->session_start_utc,
+			      sizeof(m->session_start_utc));
+		H5Gclose(md);
+	}
+	m->subject.sex = sex[0];
+	read_attr_str(g, "ref_table_id", m->ref_table_id,
+		      sizeof(m->ref_table_id));
+	read_attr_str(g, "ref_table_sha256", m->ref_table_sha256,
+		      sizeof(m->ref_table_sha256));
+	read_attr_str(g, "formula_version", m->formula_version,
+		      sizeof(m->formula_version));
+}
+
+int qst_session_load_analysis(const char *path,
+			      struct qst_result out[QST_PARAM_COUNT],
+			      struct qst_analysis_meta *meta, char *errbuf,
+			      size_t errlen)
+{
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (!path || !out)
+		return set_err(errbuf, errlen, QST_ERR_ARG,
+			       "load_analysis: missing path or result");
+	memset(out, 0, sizeof(*out) * QST_PARAM_COUNT);
+	hid_t f;
+	int rc = open_session(path, H5F_ACC_RDONLY, &f, errbuf, errlen);
+	if (rc)
+		return rc;
+	if (H5Lexists(f, "analysis", H5P_DEFAULT) <= 0) {
+		H5Fclose(f);
+		return set_err(errbuf, errlen, QST_ERR_NOTFOUND,
+			       "%s: no /analysis in this file; run `qst "
+			       "analyze %s` first", path, path);
+	}
+	hid_t g = H5Gopen2(f, "analysis", H5P_DEFAULT);
+	if (g < 0) {
+		H5Fclose(f);
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: /analysis is not a group", path);
+	}
+	rc = read_analysis_rows(g, path, out, errbuf, errlen);
+	if (rc == QST_OK && meta)
+		read_analysis_meta(f, g, meta);
+	H5Gclose(g);
+	H5Fclose(f);
 	return rc;
 }

@@ -38,13 +38,23 @@ struct qst_participant {
  * band at the foot (where the reference SDs are narrower than at the
  * hand); "hypoesthetic" has a thermal detection loss with PHS.
  */
+/* Mechanical truths shared by profiles without a mechanical finding:
+ * near the DFNS reference means for a young adult's hand (§4.2). */
+#define MECH_NORMAL 0.8, 75.0, 0.08, 10.0, 1.3, 0.0, 2.5, 7.9, 370.0, 30.0
+
 static const struct qst_participant_profile builtin_profiles[] = {
-	/* name, CDT, WDT, TSL, PHS p, CPT, HPT, detect sd, pain sd, RT, RT sd */
-	{ "healthy", 0.8, 1.6, 2.8, 0.0, 12.0, 44.0, 0.15, 0.8, 0.45, 0.08 },
+	/* name, CDT, WDT, TSL, PHS p, CPT, HPT, detect sd, pain sd, RT, RT sd,
+	 * then MDT, MPT, spread, MPS r512, exponent, DMA, WUR, VDT, PPT, PPT sd */
+	{ "healthy", 0.8, 1.6, 2.8, 0.0, 12.0, 44.0, 0.15, 0.8, 0.45, 0.08,
+	  MECH_NORMAL },
 	{ "hyperalgesic", 0.8, 1.6, 2.8, 0.0, 28.5, 40.0, 0.15, 0.5, 0.45,
-	  0.08 },
+	  0.08, MECH_NORMAL },
+	/* Thermal and mechanical detection loss (L3G0). */
 	{ "hypoesthetic", 5.5, 9.0, 14.0, 0.67, 4.0, 48.0, 0.4, 0.6, 0.55,
-	  0.10 },
+	  0.10, 64.0, 180.0, 0.08, 12.0, 1.0, 0.0, 2.5, 4.0, 520.0, 30.0 },
+	/* Mechanical hyperalgesia: low MPT, high MPS, allodynia, low PPT (L0G2). */
+	{ "mech-hyperalgesic", 0.8, 1.6, 2.8, 0.0, 12.0, 44.0, 0.15, 0.8, 0.45,
+	  0.08, 1.0, 10.0, 0.08, 85.0, 0.7, 25.0, 3.5, 7.5, 160.0, 15.0 },
 };
 
 #define N_PROFILES (sizeof(builtin_profiles) / sizeof(builtin_profiles[0]))
@@ -83,14 +93,35 @@ static const struct profile_field profile_fields[] = {
 	FIELD(cpt_c, -10.0, 32.0),      FIELD(hpt_c, 32.0, 60.0),
 	FIELD(detect_sd_c, 0.0, 10.0),  FIELD(pain_sd_c, 0.0, 10.0),
 	FIELD(rt_mean_s, 0.15, 5.0),    FIELD(rt_sd_s, 0.0, 2.0),
+	FIELD(mdt_mn, 0.01, 2048.0),    FIELD(mpt_mn, 1.0, 4096.0),
+	FIELD(mech_spread, 0.001, 1.0), FIELD(mps_r512, 0.0, 100.0),
+	FIELD(mps_exponent, 0.1, 3.0),  FIELD(dma_rating, 0.0, 100.0),
+	FIELD(wur_ratio, 0.1, 20.0),    FIELD(vdt_eighths, 0.0, 8.0),
+	FIELD(ppt_kpa, 20.0, 2000.0),   FIELD(pressure_sd_kpa, 0.0, 500.0),
 };
 #undef FIELD
+
+#define N_FIELDS (sizeof(profile_fields) / sizeof(profile_fields[0]))
+
+int qst_participant_profile_field_count(void)
+{
+	return (int)N_FIELDS;
+}
+
+const char *qst_participant_profile_field(const struct qst_participant_profile *p,
+					  int i, double *value)
+{
+	if (i < 0 || (size_t)i >= N_FIELDS)
+		return NULL;
+	*value = *(const double *)((const char *)p + profile_fields[i].offset);
+	return profile_fields[i].key;
+}
 
 static int set_profile_field(struct qst_participant_profile *p,
 			     const char *key, const char *value, char *errbuf,
 			     size_t errlen)
 {
-	for (size_t i = 0; i < sizeof(profile_fields) / sizeof(profile_fields[0]); i++) {
+	for (size_t i = 0; i < N_FIELDS; i++) {
 		const struct profile_field *f = &profile_fields[i];
 		if (strcmp(f->key, key) != 0)
 			continue;
@@ -193,6 +224,9 @@ static void arm(struct qst_participant *p, double reference_c)
 		p->level_c[1] = reference_c +
 				fabs(qst_rng_normal(&p->rng, pr->tsl_c, sd_d));
 		break;
+	case QST_TASK_PRESSURE_PAIN:
+		p->level_c[1] = qst_rng_normal(&p->rng, pr->ppt_kpa, pr->pressure_sd_kpa);
+		break;
 	case QST_TASK_NONE:
 		break;
 	}
@@ -261,6 +295,9 @@ static void check_crossings(struct qst_participant *p, int64_t t, double c)
 void qst_participant_feel(struct qst_participant *p, int64_t t_ns,
 			  double plate_c)
 {
+	/* The plate says nothing about a pressure task, and vice versa. */
+	if (p->task.kind == QST_TASK_PRESSURE_PAIN)
+		return;
 	/* In TSL the subject adapts to the temperature at each press. */
 	if (p->task.kind == QST_TASK_TSL && p->pending_ns >= 0 &&
 	    t_ns >= p->pending_ns) {
@@ -277,4 +314,102 @@ void qst_participant_feel(struct qst_participant *p, int64_t t_ns,
 	p->last_t = t_ns;
 	p->last_c = plate_c;
 	p->have_last = true;
+}
+
+void qst_participant_feel_pressure(struct qst_participant *p, int64_t t_ns,
+				   double kpa)
+{
+	if (p->task.kind != QST_TASK_PRESSURE_PAIN)
+		return;
+	if (p->armed)
+		check_crossings(p, t_ns, kpa);
+	p->last_t = t_ns;
+	p->last_c = kpa;
+	p->have_last = true;
+}
+
+/* ------------------------------------------------------- manual tests */
+
+/* Probability of "yes" at force f for a 50% point at threshold: a
+ * logistic in log10 force, as psychometric functions for von Frey and
+ * pinprick forces usually are. */
+static bool psychometric_yes(struct qst_participant *p, double force_mn,
+			     double threshold_mn)
+{
+	if (force_mn <= 0)
+		return false;
+	double x = (log10(force_mn) - log10(threshold_mn)) / p->prof.mech_spread;
+	return qst_rng_uniform(&p->rng) < 1.0 / (1.0 + exp(-x));
+}
+
+/* An NRS 0..100 rating around mean, with the scatter of real ratings
+ * (multiplicative, ~30%), rounded as people answer. */
+static double noisy_rating(struct qst_participant *p, double mean)
+{
+	if (mean <= 0)
+		return 0;
+	double r = mean * exp(qst_rng_normal(&p->rng, 0.0, 0.3));
+	r = floor(r + 0.5);
+	return r > 100 ? 100 : r;
+}
+
+static double pinprick_rating(struct qst_participant *p, double force_mn)
+{
+	return noisy_rating(p, p->prof.mps_r512 *
+				       pow(force_mn / 512.0, p->prof.mps_exponent));
+}
+
+static double tuning_fork_reading(struct qst_participant *p)
+{
+	double x = qst_rng_normal(&p->rng, p->prof.vdt_eighths, 0.25);
+	x = floor(x * 2.0 + 0.5) / 2.0; /* the scale is read to half eighths */
+	return x < 0 ? 0 : x > 8 ? 8 : x;
+}
+
+/* Answer kinds, as enum qst_answer_kind in qst_protocol.h. */
+enum { ANSWER_YESNO = 0, ANSWER_SHARP_BLUNT = 1, ANSWER_RATING = 2,
+       ANSWER_EIGHTHS = 3 };
+/* Stimuli, as enum qst_stimulus in qst_methods.h. */
+enum { STIM_VONFREY = 1, STIM_PINPRICK = 2, STIM_COTTON_WISP = 3,
+       STIM_QTIP = 4, STIM_BRUSH = 5, STIM_PINPRICK_TRAIN = 6,
+       STIM_TUNING_FORK = 7, STIM_SHAM_FORK = 8 };
+
+static double rate_stimulus(struct qst_participant *p, int stimulus,
+			    double value)
+{
+	switch (stimulus) {
+	case STIM_PINPRICK:
+		return pinprick_rating(p, value);
+	case STIM_PINPRICK_TRAIN:
+		return noisy_rating(p, p->prof.wur_ratio * p->prof.mps_r512 *
+					       pow(value / 512.0, p->prof.mps_exponent));
+	case STIM_COTTON_WISP:
+	case STIM_QTIP:
+	case STIM_BRUSH:
+		return noisy_rating(p, p->prof.dma_rating);
+	default:
+		return 0;
+	}
+}
+
+double qst_participant_answer(struct qst_participant *p, int test,
+			      int stimulus, double stimulus_value, int kind)
+{
+	(void)test;
+	switch (kind) {
+	case ANSWER_YESNO:
+		if (stimulus == STIM_SHAM_FORK)
+			return 0; /* the virtual participant does not false-alarm */
+		if (stimulus == STIM_TUNING_FORK)
+			return 1;
+		return psychometric_yes(p, stimulus_value, p->prof.mdt_mn) ? 1 : 0;
+	case ANSWER_SHARP_BLUNT:
+		return psychometric_yes(p, stimulus_value, p->prof.mpt_mn) ? 1 : 0;
+	case ANSWER_RATING:
+		return rate_stimulus(p, stimulus, stimulus_value);
+	case ANSWER_EIGHTHS:
+		return stimulus == STIM_SHAM_FORK ? 0 : tuning_fork_reading(p);
+	default:
+		return NAN;
+	}
 }

@@ -12,11 +12,14 @@
 
 static const char analyze_help[] =
 	"usage: qst analyze FILE.h5 [--ref CSV]\n"
+	"       qst analyze --group FILE.h5 FILE.h5 ... [--csv]\n"
 	"\n"
 	"Computes every DFNS parameter present in the session file from its\n"
 	"recorded trials, z-scores them against the reference table, replaces\n"
 	"the file's /analysis group with the results (running it again gives\n"
-	"the same content) and prints the table.\n";
+	"the same content) and prints the table.\n"
+	"With --group, compares analysed sessions with the reference instead\n"
+	"(see qst analyze --group --help).\n";
 
 static const char recover_help[] =
 	"usage: qst recover FILE.h5.journal [--out FILE.h5] [--overwrite]\n"
@@ -103,6 +106,9 @@ static int scan(int argc, char **argv, const char *help, const char *allowed,
 
 int qst_cli_analyze(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--group"))
+			return qst_cli_analyze_group(argc, argv);
 	const char *ref = NULL, *out = NULL;
 	bool overwrite = false;
 	int ret = scan(argc, argv, analyze_help, "r", &ref, &out, &overwrite);

@@ -350,19 +350,15 @@ static void fill_station_meta(struct qst_session_config *cfg)
 		 "CLOCK_MONOTONIC");
 	m->seed = cfg->station.seed;
 	snprintf(m->participant_profile, sizeof(m->participant_profile), "%s", p->name);
-	const struct { const char *k; double v; } truth[] = {
-		{ "cdt_delta_c", p->cdt_delta_c }, { "wdt_delta_c", p->wdt_delta_c },
-		{ "tsl_c", p->tsl_c }, { "phs_probability", p->phs_probability },
-		{ "cpt_c", p->cpt_c }, { "hpt_c", p->hpt_c },
-		{ "detect_sd_c", p->detect_sd_c }, { "pain_sd_c", p->pain_sd_c },
-		{ "rt_mean_s", p->rt_mean_s }, { "rt_sd_s", p->rt_sd_s },
-	};
-	m->n_sim_truth = (int)(sizeof(truth) / sizeof(truth[0]));
+	int n = qst_participant_profile_field_count();
+	int cap = (int)(sizeof(m->sim_truth) / sizeof(m->sim_truth[0]));
+	m->n_sim_truth = n < cap ? n : cap;
 	for (int i = 0; i < m->n_sim_truth; i++) {
-		snprintf(m->sim_truth[i].key, sizeof(m->sim_truth[i].key), "%s", truth[i].k);
-		m->sim_truth[i].value = truth[i].v;
+		const char *key = qst_participant_profile_field(p, i, &m->sim_truth[i].value);
+		snprintf(m->sim_truth[i].key, sizeof(m->sim_truth[i].key), "%s", key);
 	}
 }
+
 
 static void print_duration(FILE *f, const char *label, int64_t ns)
 {

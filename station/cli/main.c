@@ -17,6 +17,12 @@ static const char usage_text[] =
 	"  check PROTOCOL.lua  dry-run a protocol on the simulated station: steps,\n"
 	"                     expected duration, stimulus envelope\n"
 	"  analyze FILE.h5     compute DFNS parameters and z-scores into /analysis\n"
+	"  analyze --group FILE.h5 FILE.h5 ...\n"
+	"                     compare analysed sessions with the reference\n"
+	"                     (group t-test, Magerl 2010)\n"
+	"  report FILE.h5 [--svg OUT.svg] [--csv|--json]\n"
+	"                     sensory profile (SVG) and loss/gain code of an\n"
+	"                     analysed session\n"
 	"  recover FILE.h5.journal\n"
 	"                     rebuild a session file from its crash journal\n"
 	"\n"
@@ -85,6 +91,8 @@ int main(int argc, char **argv)
 		return qst_cli_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "analyze") || !strcmp(cmd, "analyse"))
 		return qst_cli_analyze(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return qst_cli_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "recover"))
 		return qst_cli_recover(argc - 1, argv + 1);
 	qst_cli_error("unknown command '%s' (try qst --help)", cmd);

@@ -23,6 +23,9 @@ int qst_cli_run(int argc, char **argv);
 int qst_cli_check(int argc, char **argv);
 int qst_cli_analyze(int argc, char **argv);
 int qst_cli_recover(int argc, char **argv);
+int qst_cli_report(int argc, char **argv);
+/* qst analyze --group: the Magerl group test over analysed files. */
+int qst_cli_analyze_group(int argc, char **argv);
 
 /*
  * Analyse a session file: compute every parameter, write /analysis and

@@ -20,7 +20,7 @@ def text(v):
 
 
 
-def main(path):
+def main(path, expect_lg=None):
     problems = []
     with h5py.File(path, "r") as f:
         truth = {k: float(v) for k, v in f["simulation"].attrs.items()
@@ -30,6 +30,7 @@ def main(path):
         names = list(f["lookup/test_names"].asstr()[()])
         trials["name"] = [names[c] for c in trials["test"]]
         an = f["analysis"]
+        lg_code = text(an.attrs["lg_code"]) if "lg_code" in an.attrs else None
         analysis = {text(p): (float(z), int(a)) for p, z, a in
                     zip(an["param"][()], an["z"][()], an["abnormal"][()])}
 
@@ -65,6 +66,32 @@ def main(path):
     check("CPT", sel("CPT")["value_measured"].to_numpy(), truth["cpt_c"] - rt, sd_p)
     check("HPT", sel("HPT")["value_measured"].to_numpy(), truth["hpt_c"] + rt, sd_p)
 
+    # Mechanical tests, when the protocol ran them (dfns.lua).
+    def geo_check(name, truth_mn):
+        v = sel(name)["value_measured"].to_numpy()
+        if len(v) == 0:
+            return
+        # Factor-2 stimulus sets: supra- and subthreshold values straddle
+        # the 50% point, so their geometric mean lands within one level.
+        got = float(np.mean(np.log10(v)))
+        ok = abs(got - math.log10(truth_mn)) <= math.log10(2.0)
+        print(f"{profile:13s} {name:4s} log10 gm {got:7.3f}  truth {math.log10(truth_mn):7.3f} "
+              f"+- 0.301  {'ok' if ok else 'MISMATCH'}")
+        if not ok:
+            problems.append(f"{name}: geometric mean 10^{got:.3f} vs truth {truth_mn} mN")
+
+    if "mdt_mn" in truth:
+        geo_check("MDT", truth["mdt_mn"])
+        geo_check("MPT", truth["mpt_mn"])
+        vdt = sel("VDT")["value_measured"].to_numpy()
+        if len(vdt):
+            check("VDT", vdt, min(truth["vdt_eighths"], 8.0), 0.25)
+        ppt = sel("PPT")["value_measured"].to_numpy()
+        if len(ppt):
+            # The operator's ramp (about 50 kPa/s) continues through the RT.
+            rate = float(np.mean(sel("PPT")["rate_c_s"].to_numpy()))
+            check("PPT", ppt, truth["ppt_kpa"] + rate * rt, truth["pressure_sd_kpa"], rate)
+
     cold_q = tsl[tsl["direction"] < 0]["quality"].to_numpy()
     phs = int(np.sum(cold_q >= 2))  # warm, hot or burning on a cold ramp
     if truth["phs_probability"] == 0 and phs != 0:
@@ -74,17 +101,24 @@ def main(path):
         "healthy": {},
         "hyperalgesic": {"CPT": +1, "HPT": +1},
         "hypoesthetic": {"CDT": -1, "WDT": -1, "TSL": -1},
+        "mech-hyperalgesic": {"MPT": +1, "MPS": +1, "DMA": +1, "PPT": +1},
     }[profile]
+    if "MDT" in analysis and not math.isnan(analysis["MDT"][0]) and profile == "hypoesthetic":
+        expect.update({"MDT": -1, "VDT": -1})
     for param, sign in expect.items():
         z, abnormal = analysis[param]
         print(f"{profile:13s} {param:4s} z {z:+.2f} abnormal {abnormal:+d} (expected {sign:+d})")
         if abnormal != sign:
             problems.append(f"{param}: abnormal {abnormal} (z {z:+.2f}), expected {sign:+d}")
     if profile == "healthy":
-        for param in ("CDT", "WDT", "TSL", "CPT", "HPT"):
-            z, abnormal = analysis[param]
+        for param, (z, abnormal) in analysis.items():
             if abnormal != 0:
                 problems.append(f"healthy participant but {param} z {z:+.2f}")
+
+    if expect_lg and lg_code != expect_lg:
+        problems.append(f"LG code {lg_code}, expected {expect_lg}")
+    elif expect_lg:
+        print(f"{profile:13s} LG code {lg_code} (expected {expect_lg})")
 
     for p in problems:
         print(f"{path}: {p}", file=sys.stderr)
@@ -92,4 +126,5 @@ def main(path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    lg = sys.argv[sys.argv.index("--expect-lg") + 1] if "--expect-lg" in sys.argv else None
+    sys.exit(main(sys.argv[1], lg))

@@ -1,0 +1,13 @@
+/*
+ * Helpers shared by the report writers; not part of the public API.
+ */
+#ifndef QST_ANALYSIS_REPORT_INTERNAL_H
+#define QST_ANALYSIS_REPORT_INTERNAL_H
+
+/*
+ * Length of the valid UTF-8 sequence starting at s (1..4), or 0 when the
+ * bytes there are not valid UTF-8 (RFC 3629). s[0] must not be NUL.
+ */
+int qst_utf8_seq_len(const unsigned char *s);
+
+#endif

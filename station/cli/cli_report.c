@@ -1,0 +1,148 @@
+/*
+ * qst report: the sensory profile of an analysed session (SVG), and its
+ * table as text, CSV or JSON.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qst_cli.h"
+#include "qst_report.h"
+#include "qst_session_file.h"
+
+static const char report_help[] =
+	"usage: qst report FILE.h5 [--svg OUT.svg] [--csv | --json]\n"
+	"\n"
+	"Reads the /analysis group that `qst analyze` wrote and draws the\n"
+	"sensory profile: z per DFNS parameter, the +/-1.96 normal band,\n"
+	"loss and gain marks and the loss/gain code (docs/report.md). The SVG\n"
+	"goes to OUT.svg, by default FILE.profile.svg next to FILE.h5.\n"
+	"\n"
+	"  --svg OUT.svg  where to write the profile\n"
+	"  --csv          print the result table as CSV on stdout\n"
+	"  --json         print metadata, loss/gain code and rows as JSON\n"
+	"Without --csv or --json the operator's table is printed.\n";
+
+static const struct option report_options[] = {
+	{ "svg", required_argument, NULL, 's' },
+	{ "csv", no_argument, NULL, 'c' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* FILE.h5 → FILE.profile.svg; any other name gets .profile.svg added. */
+static char *default_svg_name(const char *h5)
+{
+	size_t n = strlen(h5);
+	char *out = malloc(n + sizeof(".profile.svg"));
+	if (!out)
+		return NULL;
+	memcpy(out, h5, n + 1);
+	if (n > 3 && !strcmp(out + n - 3, ".h5"))
+		out[n - 3] = '\0';
+	strcat(out, ".profile.svg");
+	return out;
+}
+
+static int write_svg(const char *path, const struct qst_result *res,
+		     const struct qst_analysis_meta *meta)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		qst_cli_error("cannot write %s: %s", path, strerror(errno));
+		return QST_ERR_IO;
+	}
+	int ret = qst_report_svg(f, res, meta);
+	if (fclose(f) != 0 && ret == QST_OK)
+		ret = QST_ERR_IO;
+	if (ret < 0)
+		qst_cli_error("cannot write %s: %s", path, qst_strerror(ret));
+	return ret;
+}
+
+struct report_args {
+	const char *file, *svg;
+	bool csv, json;
+};
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, struct report_args *a)
+{
+	optind = 1;
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "", report_options, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(report_help, stdout);
+			return QST_EXIT_OK;
+		case 's':
+			a->svg = optarg;
+			break;
+		case 'c':
+			a->csv = true;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		default:
+			qst_cli_error("unknown or incomplete option '%s' (see "
+				      "qst report --help)", argv[optind - 1]);
+			return QST_EXIT_USAGE;
+		}
+	}
+	if (a->csv && a->json) {
+		qst_cli_error("--csv and --json both print to stdout; pick one");
+		return QST_EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
+		qst_cli_error("expected exactly one session file (see qst report "
+			      "--help)");
+		return QST_EXIT_USAGE;
+	}
+	a->file = argv[optind];
+	return -1;
+}
+
+int qst_cli_report(int argc, char **argv)
+{
+	struct report_args a = { 0 };
+	int ret = parse_args(argc, argv, &a);
+	if (ret >= 0)
+		return ret;
+
+	struct qst_result res[QST_PARAM_COUNT];
+	struct qst_analysis_meta meta;
+	char err[512];
+	ret = qst_session_load_analysis(a.file, res, &meta, err, sizeof(err));
+	if (ret < 0) {
+		qst_cli_error("%s", err);
+		return qst_cli_exit_code(ret);
+	}
+	char *def = a.svg ? NULL : default_svg_name(a.file);
+	const char *svg = a.svg ? a.svg : def;
+	if (!svg)
+		return QST_EXIT_ERROR;
+	ret = write_svg(svg, res, &meta);
+	if (ret == QST_OK && a.csv)
+		ret = qst_report_csv(stdout, res, &meta);
+	else if (ret == QST_OK && a.json)
+		ret = qst_report_json(stdout, res, &meta);
+	else if (ret == QST_OK) {
+		printf("%s  subject %s  protocol %s  started %s\n", a.file,
+		       meta.subject_id, meta.protocol_name,
+		       meta.session_start_utc);
+		qst_results_print_stored(stdout, res, &meta.subject,
+					 meta.ref_table_id,
+					 meta.ref_table_sha256);
+	}
+	/* stdout may carry CSV or JSON: then the file name goes to stderr. */
+	if (ret == QST_OK)
+		fprintf(a.csv || a.json ? stderr : stdout, "%sProfile: %s\n",
+			a.csv || a.json ? "" : "\n", svg);
+	free(def);
+	return qst_cli_exit_code(ret);
+}
