@@ -55,6 +55,12 @@ int qst_participant_profile_parse(struct qst_participant_profile *p,
 				  const char *spec, char *errbuf,
 				  size_t errlen);
 
+/* The profile's numeric fields by index, for recording the truth:
+ * returns the key ("hpt_c") and sets *value, or NULL past the end. */
+int qst_participant_profile_field_count(void);
+const char *qst_participant_profile_field(const struct qst_participant_profile *p,
+					  int i, double *value);
+
 /* What the subject has been asked to do. */
 enum qst_task_kind {
 	QST_TASK_NONE = 0,
