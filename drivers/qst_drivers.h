@@ -223,4 +223,20 @@ qst_dev_response(const struct qst_dev *dev)
 		       NULL;
 }
 
+static inline const struct qst_pressure_ops *
+qst_dev_pressure(const struct qst_dev *dev)
+{
+	return dev->driver->dev_class == QST_DEV_PRESSURE ?
+		       (const struct qst_pressure_ops *)dev->driver->class_ops :
+		       NULL;
+}
+
+static inline const struct qst_vibration_ops *
+qst_dev_vibration(const struct qst_dev *dev)
+{
+	return dev->driver->dev_class == QST_DEV_VIBRATION ?
+		       (const struct qst_vibration_ops *)dev->driver->class_ops :
+		       NULL;
+}
+
 #endif

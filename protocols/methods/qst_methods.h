@@ -7,6 +7,7 @@
 #ifndef QST_PROTOCOLS_METHODS_QST_METHODS_H
 #define QST_PROTOCOLS_METHODS_QST_METHODS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "qst_participant.h"
@@ -31,6 +32,7 @@ enum qst_stimulus {
 	QST_STIM_PINPRICK_TRAIN = 6, /* value = force mN, train of 10 */
 	QST_STIM_TUNING_FORK = 7,  /* 64 Hz Rydel-Seiffer */
 	QST_STIM_SHAM_FORK = 8,    /* non-vibrating catch fork (§7.5) */
+	QST_STIM_COUNT
 };
 const char *qst_stimulus_name(int stimulus);
 
@@ -164,8 +166,24 @@ int qst_method_wur(const struct qst_rig_ops *ops, void *rig,
  * QST_TRIAL_RESPONSE_SUSPECT, so the rows are written at the end. */
 int qst_method_vdt(const struct qst_rig_ops *ops, void *rig,
 		   const struct qst_vdt_params *p);
+/*
+ * §2.9, §8.3: per trial, rest at no pressure, the operator ramps the
+ * algometer at p->rate_kpa_s until the subject presses (value = kPa read
+ * at the press) or the reading passes QST_PPT_CEILING_KPA or
+ * QST_PPT_MAX_RAMP_S pass (QST_TRIAL_CUTOFF_REACHED, value = the last
+ * reading, a lower bound). Row: direction +1, baseline_c 0, cutoff_c =
+ * the ceiling in kPa, rate_c_s = the ramp rate achieved in kPa/s.
+ */
 int qst_method_ppt(const struct qst_rig_ops *ops, void *rig,
 		   const struct qst_ppt_params *p);
+#define QST_PPT_CEILING_KPA 2000.0 /* hand-held device maximum, §8.3 */
+#define QST_PPT_MAX_RAMP_S 60.0
+/*
+ * Least-squares slope of kpa over t_s (kPa/s): the ramp rate achieved,
+ * for the trial row and the operator's live feedback. NaN when n < 2,
+ * an input is NULL or not finite, or all t_s are equal.
+ */
+double qst_ppt_rate_kpa_s(const double *t_s, const double *kpa, size_t n);
 
 /* TSL quality of a response key: 1 cold, 2 warm, 3 hot, 4 burning. */
 int qst_quality_from_key(int key);
