@@ -10,21 +10,34 @@
 /* Order matches enum qst_param. */
 static const struct qst_param_info param_table[QST_PARAM_COUNT] = {
 	/* §3.2: z inverted where a lower raw value means more sensitive. */
-	{ QST_CDT, "CDT", "degC", QST_TF_LOG10_ABS, true, true },
-	{ QST_WDT, "WDT", "degC", QST_TF_LOG10, true, true },
-	{ QST_TSL, "TSL", "degC", QST_TF_LOG10, true, true },
+	{ QST_CDT, "CDT", "degC", QST_TF_LOG10_ABS, true, true,
+	  { "degC", "degC", "degC", "degC/s" } },
+	{ QST_WDT, "WDT", "degC", QST_TF_LOG10, true, true,
+	  { "degC", "degC", "degC", "degC/s" } },
+	{ QST_TSL, "TSL", "degC", QST_TF_LOG10, true, true,
+	  { "degC", "degC", "degC", "degC/s" } },
 	/* §3.6: PHS and DMA are not z-scored. */
-	{ QST_PHS, "PHS", "count", QST_TF_NONE, false, false },
+	{ QST_PHS, "PHS", "count", QST_TF_NONE, false, false,
+	  { "degC", "degC", "degC", "degC/s" } },
 	/* §3.2: a higher CPT (pain at warmer temperature) is gain. */
-	{ QST_CPT, "CPT", "degC", QST_TF_NONE, false, true },
-	{ QST_HPT, "HPT", "degC", QST_TF_NONE, true, true },
-	{ QST_MDT, "MDT", "mN", QST_TF_LOG10, true, true },
-	{ QST_MPT, "MPT", "mN", QST_TF_LOG10, true, true },
-	{ QST_MPS, "MPS", "NRS", QST_TF_LOG10_PLUS_0_1, false, true },
-	{ QST_DMA, "DMA", "NRS", QST_TF_LOG10_PLUS_0_1, false, false },
-	{ QST_WUR, "WUR", "ratio", QST_TF_LOG10, false, true },
-	{ QST_VDT, "VDT", "/8", QST_TF_NONE, false, true },
-	{ QST_PPT, "PPT", "kPa", QST_TF_LOG10, true, true },
+	{ QST_CPT, "CPT", "degC", QST_TF_NONE, false, true,
+	  { "degC", "degC", "degC", "degC/s" } },
+	{ QST_HPT, "HPT", "degC", QST_TF_NONE, true, true,
+	  { "degC", "degC", "degC", "degC/s" } },
+	{ QST_MDT, "MDT", "mN", QST_TF_LOG10, true, true,
+	  { "mN", "mN", "n/a", "n/a" } },
+	{ QST_MPT, "MPT", "mN", QST_TF_LOG10, true, true,
+	  { "mN", "mN", "n/a", "n/a" } },
+	{ QST_MPS, "MPS", "NRS", QST_TF_LOG10_PLUS_0_1, false, true,
+	  { "NRS", "mN", "n/a", "n/a" } },
+	{ QST_DMA, "DMA", "NRS", QST_TF_LOG10_PLUS_0_1, false, false,
+	  { "NRS", "mN", "n/a", "n/a" } },
+	{ QST_WUR, "WUR", "ratio", QST_TF_LOG10, false, true,
+	  { "NRS", "mN", "n/a", "n/a" } },
+	{ QST_VDT, "VDT", "/8", QST_TF_NONE, false, true,
+	  { "/8", "n/a", "n/a", "n/a" } },
+	{ QST_PPT, "PPT", "kPa", QST_TF_LOG10, true, true,
+	  { "kPa", "kPa", "kPa", "kPa/s" } },
 };
 
 const struct qst_param_info *qst_param_info(enum qst_param p)

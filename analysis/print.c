@@ -87,14 +87,19 @@ static int raw_decimals(enum qst_param p)
 	}
 }
 
-static const char *display_unit(enum qst_param p)
+const char *qst_unit_display(const char *unit)
 {
-	const char *unit = qst_param_info(p)->unit;
+	if (!unit || strcmp(unit, "count") == 0 || strcmp(unit, "ratio") == 0 ||
+	    strcmp(unit, "n/a") == 0)
+		return "";
 	if (strcmp(unit, "degC") == 0)
 		return "\u00b0C";
-	if (strcmp(unit, "count") == 0 || strcmp(unit, "ratio") == 0)
-		return "";
 	return unit;
+}
+
+static const char *display_unit(enum qst_param p)
+{
+	return qst_unit_display(qst_param_info(p)->unit);
 }
 
 static void format_raw(const struct qst_result *r, char *buf, size_t len)

@@ -45,6 +45,12 @@ struct qst_param_info {
 	enum qst_transform transform;
 	bool invert;           /* multiply z by -1 (§3.2) */
 	bool z_scored;         /* false for PHS and DMA (§3.6) */
+	/* Units of this test's rows in /trials, which every method shares:
+	 * the answer (value_measured), the stimulus given (value_commanded),
+	 * levels (baseline_c, cutoff_c) and rates; "n/a" where unused. */
+	struct {
+		const char *value, *commanded, *level, *rate;
+	} trial_units;
 };
 
 const struct qst_param_info *qst_param_info(enum qst_param p);
@@ -52,6 +58,9 @@ const char *qst_param_name(enum qst_param p);
 /* Case-insensitive; QST_ERR_NOTFOUND when unknown. */
 int qst_param_from_name(const char *name);
 const char *qst_transform_name(enum qst_transform tf); /* "log10_abs" */
+/* A stored unit as an operator reads it: "degC" → "°C", "" for counts,
+ * ratios and "n/a". */
+const char *qst_unit_display(const char *unit);
 
 /* Age band per §4.4: 1 (20–29) .. 5 (≥60); 0 for < 20 (no reference). */
 int qst_age_band(double age_years);
@@ -135,6 +144,7 @@ const char *qst_quality_name(int q);
 #define QST_TRIAL_ABORTED          0x0004
 #define QST_TRIAL_NO_READBACK      0x0008 /* value is the commanded one */
 #define QST_TRIAL_OUT_OF_RANGE     0x0010 /* end point off the stimulus set (§2.4, §2.5) */
+#define QST_TRIAL_FLAG_BITS        5      /* bits named in /lookup/trial_flag_names */
 
 struct qst_subject {
 	char sex;          /* 'F' or 'M' */

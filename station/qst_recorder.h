@@ -16,7 +16,7 @@
 #include "qst_drivers.h"
 
 #define QST_SCHEMA_NAME "qst-session"
-#define QST_SCHEMA_VERSION "1.0.0"
+#define QST_SCHEMA_VERSION "1.1.0"
 
 /* Event codes: the /events/code column; names in /events/code_names. */
 enum qst_event_code {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "qst_analysis.h"
+#include "qst_methods.h"
 #include "rec_internal.h"
 
 #define LOG_PREFIX "recorder: "
@@ -103,6 +104,10 @@ static const struct qst_col_spec event_cols[] = {
 };
 #undef EV
 
+#define LEVEL_UNITS "per test: /lookup/trial_level_units[test]"
+#define RATE_UNITS "per test: /lookup/trial_rate_units[test]"
+#define VALUE_UNITS "per test: /lookup/trial_value_units[test]"
+#define COMMANDED_UNITS "per test: /lookup/trial_commanded_units[test]"
 #define TR struct qst_trial_record
 static const struct qst_col_spec trial_cols[] = {
 	COL("trial_id", QST_COL_I32, TR, trial_id, "1",
@@ -129,17 +134,22 @@ static const struct qst_col_spec trial_cols[] = {
 	    "t_onset_ns in seconds"),
 	COL("t_response_s", QST_COL_NS_TO_S_OPT, TR, t_response_ns, "seconds",
 	    "t_response_ns in seconds, NaN if no response"),
-	COL("baseline_c", QST_COL_F64, TR, baseline_c, "degC",
-	    "baseline temperature"),
-	COL("rate_c_s", QST_COL_F64, TR, rate_c_s, "degC/s", "ramp rate"),
-	COL("return_rate_c_s", QST_COL_F64, TR, return_rate_c_s, "degC/s",
+	/* Every method shares the row; units follow the test (the thermal
+	 * column names came first). */
+	COL("baseline_c", QST_COL_F64, TR, baseline_c, LEVEL_UNITS,
+	    "level between stimuli: baseline temperature, 0 kPa for PPT"),
+	COL("rate_c_s", QST_COL_F64, TR, rate_c_s, RATE_UNITS,
+	    "ramp rate (PPT: the rate the operator achieved)"),
+	COL("return_rate_c_s", QST_COL_F64, TR, return_rate_c_s, RATE_UNITS,
 	    "return rate to baseline"),
-	COL("cutoff_c", QST_COL_F64, TR, cutoff_c, "degC",
-	    "cut-off temperature of the ramp"),
-	COL("value_measured", QST_COL_F64, TR, value_measured, "degC",
-	    "measured temperature at response (or at cut-off)"),
-	COL("value_commanded", QST_COL_F64, TR, value_commanded, "degC",
-	    "setpoint at response (or at cut-off)"),
+	COL("cutoff_c", QST_COL_F64, TR, cutoff_c, LEVEL_UNITS,
+	    "cut-off of the ramp"),
+	COL("value_measured", QST_COL_F64, TR, value_measured, VALUE_UNITS,
+	    "the answer the analysis uses: temperature or pressure at the "
+	    "response (or cut-off), threshold force, rating, fork reading"),
+	COL("value_commanded", QST_COL_F64, TR, value_commanded,
+	    COMMANDED_UNITS, "the stimulus given: setpoint at the response, "
+	    "or the filament/pinprick force"),
 	COL("latency_s", QST_COL_F64, TR, latency_s, "seconds",
 	    "response minus onset (reaction time inclusive)"),
 	COL("device_rt_s", QST_COL_F64, TR, device_rt_s, "seconds",
@@ -153,6 +163,10 @@ static const struct qst_col_spec trial_cols[] = {
 	     "/lookup/trial_flag_names"),
 };
 #undef TR
+#undef LEVEL_UNITS
+#undef RATE_UNITS
+#undef VALUE_UNITS
+#undef COMMANDED_UNITS
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -187,7 +201,11 @@ static const struct qst_table_spec trials_spec = {
 /* Bit i of the trial `flags` column (qst_analysis.h QST_TRIAL_*). */
 static const char *const trial_flag_names[] = {
 	"cutoff_reached", "response_suspect", "aborted", "no_readback",
+	"out_of_range",
 };
+_Static_assert(sizeof(trial_flag_names) / sizeof(trial_flag_names[0]) ==
+		       QST_TRIAL_FLAG_BITS,
+	       "every trial flag bit needs its name in the file");
 
 /* ----------------------------------------------------------- helpers */
 
@@ -447,6 +465,29 @@ static int write_simulation(hid_t file, const struct qst_session_meta *m)
 	return rc;
 }
 
+/* Units of the shared /trials columns, one entry per test code. */
+static int write_trial_units(hid_t g)
+{
+	const char *value[QST_PARAM_COUNT], *commanded[QST_PARAM_COUNT];
+	const char *level[QST_PARAM_COUNT], *rate[QST_PARAM_COUNT];
+	for (int i = 0; i < QST_PARAM_COUNT; i++) {
+		const struct qst_param_info *info = qst_param_info(i);
+		value[i] = info->trial_units.value;
+		commanded[i] = info->trial_units.commanded;
+		level[i] = info->trial_units.level;
+		rate[i] = info->trial_units.rate;
+	}
+	int rc = qst_h5_dataset_str_array(g, "trial_value_units", value,
+		QST_PARAM_COUNT, "/trials/value_measured units by test");
+	rc |= qst_h5_dataset_str_array(g, "trial_commanded_units", commanded,
+		QST_PARAM_COUNT, "/trials/value_commanded units by test");
+	rc |= qst_h5_dataset_str_array(g, "trial_level_units", level,
+		QST_PARAM_COUNT, "/trials/baseline_c and cutoff_c units by test");
+	rc |= qst_h5_dataset_str_array(g, "trial_rate_units", rate,
+		QST_PARAM_COUNT, "/trials/rate_c_s and return_rate_c_s units by test");
+	return rc;
+}
+
 static int write_lookups(hid_t file)
 {
 	const char *codes[QST_EVC_COUNT], *sources[QST_EVS_COUNT];
@@ -480,6 +521,13 @@ static int write_lookups(hid_t file)
 	rc |= qst_h5_dataset_str_array(g, "trial_flag_names", trial_flag_names,
 				       NCOLS(trial_flag_names),
 				       "/trials/flags: name of bit i");
+	const char *stimuli[QST_STIM_COUNT];
+	for (int i = 0; i < QST_STIM_COUNT; i++)
+		stimuli[i] = qst_stimulus_name(i);
+	rc |= qst_h5_dataset_str_array(g, "stimulus_names", stimuli,
+				       QST_STIM_COUNT,
+				       "/events value2 of repeat and operator_note");
+	rc |= write_trial_units(g);
 	H5Gclose(g);
 	return rc ? QST_ERR_HDF5 : QST_OK;
 }

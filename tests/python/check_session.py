@@ -19,7 +19,12 @@ SCHEMA_NAME = "qst-session"
 SCHEMA_MAJOR = 1
 TABLES = ("devices", "temperature", "events", "trials")
 LOOKUPS = ("event_code_names", "event_source_names", "test_names",
-           "quality_names", "trial_flag_names")
+           "quality_names", "trial_flag_names", "trial_value_units",
+           "trial_commanded_units", "trial_level_units", "trial_rate_units")
+# Plausible answers per trial unit (docs/hdf5-schema.md, /trials).
+# mN reaches one factor-2 level beyond the 0.25..512 set (out_of_range).
+VALUE_RANGES = {"degC": (-20, 60), "mN": (0.125, 1024), "NRS": (0, 100),
+                "/8": (0, 8), "kPa": (0, 2200)}
 META_STR = ("subject_id", "sex", "site", "side", "operator", "protocol_name",
             "protocol_version", "protocol_path", "protocol_sha256",
             "software_version", "station", "clock_source",
@@ -134,18 +139,28 @@ def check_times(df, name, c):
             f"/{name}/t_s does not match t_ns")
 
 
-def check_trials(trials, c):
+def check_trial_values(f, trials, c):
+    """value_measured lies in the range of the unit its test records in."""
+    ds = f["trials/value_measured"]
+    path = ds.attrs.get("units", "").removeprefix("per test: ").split("[")[0]
+    if not c.check(path in f, "/trials/value_measured units name no lookup"):
+        return
+    units = f[path].asstr()[()]
+    for unit, rows in trials.groupby(units[trials["test"]]):
+        lo, hi = VALUE_RANGES.get(unit, (-math.inf, math.inf))
+        v = rows["value_measured"].dropna()
+        c.check(((v >= lo) & (v <= hi)).all(),
+                f"/trials/value_measured in {unit} outside {lo}..{hi}")
+
+
+def check_trials(f, trials, c):
     if trials.empty:
         return
     c.check(trials["trial_id"].is_unique, "/trials/trial_id not unique")
-    c.check(trials["direction"].isin([-1, 1]).all(),
-            "/trials/direction not in {-1, +1}")
+    c.check(trials["direction"].isin([-1, 0, 1]).all(),
+            "/trials/direction not in {-1, 0, +1}")
     c.check((trials["repetition"] >= 1).all(), "/trials/repetition < 1")
-    # Thermal tests (CDT WDT TSL PHS CPT HPT) record a temperature.
-    thermal = trials["test"].between(0, 5)
-    v = trials["value_measured"][thermal]
-    c.check(((v > -20) & (v < 60)).all(),
-            "/trials/value_measured of a thermal test outside -20..60 degC")
+    check_trial_values(f, trials, c)
     lat = trials["latency_s"]
     c.check((lat.isna() | (lat >= 0)).all(), "/trials/latency_s negative")
     c.check((trials["t_stop_ns"] >= trials["t_start_ns"]).all(),
@@ -189,9 +204,11 @@ def main():
                 c.check(f"lookup/{lk}" in f, f"/lookup/{lk} missing")
             t = {name: load_table(f, name, c) for name in TABLES
                  if c.check(name in f, f"/{name} missing")}
+            if "pressure" in f:  # sessions with an algometer
+                t["pressure"] = load_table(f, "pressure", c)
             events, trials = t.get("events"), t.get("trials")
             temp = t.get("temperature")
-            for name in ("temperature", "events"):
+            for name in ("temperature", "events", "pressure"):
                 if t.get(name) is not None:
                     check_times(t[name], name, c)
             if events is not None and not events.empty:
@@ -205,7 +222,7 @@ def main():
                 trials["quality_name"] = check_lookup(f, trials, "trials",
                                                       "quality", c)
                 check_lookup(f, trials, "trials", "flags", c)
-                check_trials(trials, c)
+                check_trials(f, trials, c)
             analysis = check_analysis(f, c) if args.expect_analysis else None
         except (KeyError, ValueError, TypeError) as e:
             c.fail(f"unexpected layout: {e!r}")
@@ -219,6 +236,7 @@ def main():
           f"{meta.get('age_years')} y, {meta.get('site')}); "
           f"protocol {meta.get('protocol_name')}")
     print(f"  {n(t.get('devices'))} devices, {n(temp)} temperature samples, "
+          f"{n(t.get('pressure'))} pressure samples, "
           f"{n(events)} events, {n(trials)} trials")
     if trials is not None and not trials.empty:
         summary = trials.groupby("test_name")["value_measured"].agg(
