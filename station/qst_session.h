@@ -11,6 +11,8 @@
 #include <stdio.h>
 
 #include "qst_analysis.h"
+
+struct qst_console;
 #include "qst_protocol.h"
 #include "qst_recorder.h"
 #include "qst_station.h"
@@ -29,11 +31,22 @@ struct qst_session_config {
 	struct qst_thermal_limits limits;
 	struct qst_script_limits script_limits;
 	int64_t expected_duration_ns; /* from the dry run, for "time left"; 0 unknown */
+	/* Where answers to manual steps come from: the operator console, or
+	 * NULL for the virtual participant (simulated station). */
+	struct qst_console *operator_console;
 	FILE *console;         /* operator output, NULL for none */
 	bool console_is_tty;   /* live status line instead of plain lines */
 };
 
 /* What a run did, for the operator and for `qst check`. */
+/* One qst.section() of the script, as the dry run met it. */
+struct qst_step_summary {
+	char title[96];
+	int64_t start_ns;
+	int trials_before;        /* trials completed when it began */
+};
+#define QST_SUMMARY_MAX_STEPS 48
+
 struct qst_session_summary {
 	int result;               /* QST_OK or the error that ended the run */
 	char error[512];          /* the reason, when result < 0 */
@@ -48,6 +61,11 @@ struct qst_session_summary {
 	double min_commanded_c;   /* stimulus envelope actually commanded */
 	double max_commanded_c;
 	double max_rate_c_s;
+	double min_force_mn;      /* manual stimuli applied (NaN-free forces) */
+	double max_force_mn;
+	double max_kpa;           /* highest algometer reading */
+	int n_steps;              /* sections beyond the cap are only counted */
+	struct qst_step_summary steps[QST_SUMMARY_MAX_STEPS];
 	bool recorded;            /* a session file exists (out_path) */
 };
 

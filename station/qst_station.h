@@ -50,6 +50,8 @@ bool qst_evq_pop_wait(struct qst_evq *q, int64_t abs_mono_ns,
 enum qst_role {
 	QST_ROLE_THERMAL = 0,
 	QST_ROLE_RESPONSE = 1,
+	QST_ROLE_PRESSURE = 2,
+	QST_ROLE_VIBRATION = 3,
 	QST_ROLE_COUNT
 };
 
@@ -57,6 +59,7 @@ struct qst_station_config {
 	enum qst_clock_mode clock_mode;
 	uint64_t seed;                        /* simulation and jitter RNG */
 	struct qst_participant_profile participant;
+	double probe_area_cm2;                /* algometer probe, default 1 cm² (§2.9) */
 };
 
 struct qst_station {
@@ -67,6 +70,10 @@ struct qst_station {
 	/* simulation (every station is simulated until the drivers issue) */
 	struct qst_tcs2_sim *tcs2_sim;
 	struct qst_xid_sim *xid_sim;
+	struct qst_mark10_sim *mark10_sim;
+	struct qst_fgen_sim *fgen_sim;
+	double probe_area_cm2;
+	int64_t poll_due[QST_ROLE_COUNT];     /* drivers that must be asked */
 	struct qst_participant *participant;
 	/* guards devices, simulators and participant against the I/O thread */
 	pthread_mutex_t lock;
@@ -100,6 +107,19 @@ int qst_station_thermal_neutral(struct qst_station *st, double celsius);
 int qst_station_thermal_max(struct qst_station *st, double celsius);
 int qst_station_thermal_abort(struct qst_station *st);
 int qst_station_response_reset(struct qst_station *st);
+
+int qst_station_pressure_zero(struct qst_station *st);
+/* Poll the algometer at hz (0 stops). */
+int qst_station_pressure_rate(struct qst_station *st, double hz);
+int qst_station_vibration(struct qst_station *st, double hz,
+			  double amplitude_vpp, bool on);
+/* The simulated operator's hand on the algometer (simulated station only):
+ * start pressing at rate kPa/s, or let go. */
+void qst_station_hand_press(struct qst_station *st, double rate_kpa_s);
+void qst_station_hand_release(struct qst_station *st);
+/* What the virtual participant answers to a manual stimulus. */
+double qst_station_participant_answer(struct qst_station *st, int test,
+				      int stimulus, double value, int kind);
 
 /* Tell the virtual participant what is being asked (no-op on hardware). */
 void qst_station_participant_task(struct qst_station *st,

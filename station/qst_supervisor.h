@@ -23,6 +23,10 @@ struct qst_thermal_limits {
 	double readback_margin_c; /* readback beyond the limits by this → abort, default 1 °C */
 	int64_t readback_timeout_ns; /* stimulating: no readback for this long → abort, default 500 ms (§8.2 interlock 3) */
 	int64_t readback_idle_timeout_ns; /* idle (1 Hz stream): default 2.5 s */
+	double max_kpa;        /* algometer backstop, default 2200 kPa: above the
+				* PPT method's 2000 kPa cut-off (§8.3 device
+				* maximum), so a censored trial ends normally and
+				* only pressing on past it aborts */
 };
 
 void qst_thermal_limits_default(struct qst_thermal_limits *lim);
@@ -40,5 +44,9 @@ int qst_supervisor_check_neutral(const struct qst_thermal_limits *lim,
 /* A measured readback outside the limits (plus margin): QST_ERR_LIMIT. */
 int qst_supervisor_check_readback(const struct qst_thermal_limits *lim,
 				  double measured_c, char *why, size_t whylen);
+
+/* An algometer reading above the pressure ceiling: QST_ERR_LIMIT. */
+int qst_supervisor_check_pressure(const struct qst_thermal_limits *lim,
+				  double kpa, char *why, size_t whylen);
 
 #endif

@@ -54,7 +54,7 @@ static const struct qst_participant_profile builtin_profiles[] = {
 	  0.10, 64.0, 180.0, 0.08, 12.0, 1.0, 0.0, 2.5, 4.0, 520.0, 30.0 },
 	/* Mechanical hyperalgesia: low MPT, high MPS, allodynia, low PPT (L0G2). */
 	{ "mech-hyperalgesic", 0.8, 1.6, 2.8, 0.0, 12.0, 44.0, 0.15, 0.8, 0.45,
-	  0.08, 1.0, 10.0, 0.08, 85.0, 0.7, 25.0, 3.5, 7.5, 160.0, 15.0 },
+	  0.08, 1.0, 10.0, 0.08, 85.0, 0.7, 25.0, 3.5, 7.9, 160.0, 15.0 },
 };
 
 #define N_PROFILES (sizeof(builtin_profiles) / sizeof(builtin_profiles[0]))

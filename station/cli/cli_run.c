@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "qst_cli.h"
+#include "qst_console.h"
+#include "qst_methods.h"
 #include "qst_session.h"
 
 static const char run_help[] =
@@ -34,13 +36,17 @@ static const char run_help[] =
 	"  --operator ID        who ran the session\n"
 	"  --ref CSV            reference table (default: the bundled DFNS table)\n"
 	"  --skip-check         do not dry-run the script first\n"
+	"  --answers SOURCE     who answers manual steps (von Frey, pinprick,\n"
+	"                       tuning fork): 'participant' (the virtual one,\n"
+	"                       default on the simulated station), '-' (the\n"
+	"                       operator at this terminal) or a file of answers\n"
 	"station (only the simulated station exists until real drivers land):\n"
 	"  --station simulated  the built-in simulated station (default)\n"
 	"  --clock virtual|real virtual time (default) runs as fast as the host can;\n"
 	"                       real runs at wall-clock pace\n"
 	"  --seed N             seed of the simulation (default: from the time)\n"
 	"  --participant NAME   virtual participant: healthy (default),\n"
-	"                       hyperalgesic or hypoesthetic\n"
+	"                       hyperalgesic, hypoesthetic or mech-hyperalgesic\n"
 	"  --participant-set K=V[,K=V]  override participant values, e.g. hpt_c=41\n"
 	"  --thermode-area CM2  contact area stored with the data (default 9)\n";
 
@@ -60,6 +66,7 @@ struct run_options {
 	const char *ref;
 	const char *participant;
 	const char *participant_set;
+	const char *answers;
 	bool overwrite, skip_check, seed_given;
 	enum qst_clock_mode clock;
 	uint64_t seed;
@@ -70,7 +77,7 @@ enum {
 	OPT_SUBJECT = 256, OPT_SEX, OPT_AGE, OPT_SITE, OPT_SIDE, OPT_OPERATOR,
 	OPT_OUT, OPT_OVERWRITE, OPT_SEED, OPT_STATION, OPT_CLOCK,
 	OPT_PARTICIPANT, OPT_PARTICIPANT_SET, OPT_REF, OPT_SKIP_CHECK,
-	OPT_AREA, OPT_HELP,
+	OPT_AREA, OPT_ANSWERS, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -90,6 +97,7 @@ static const struct option long_options[] = {
 	{ "ref", required_argument, NULL, OPT_REF },
 	{ "skip-check", no_argument, NULL, OPT_SKIP_CHECK },
 	{ "thermode-area", required_argument, NULL, OPT_AREA },
+	{ "answers", required_argument, NULL, OPT_ANSWERS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -251,6 +259,9 @@ static int take_option(struct run_options *o, int opt, const char *arg)
 	case OPT_SKIP_CHECK:
 		o->skip_check = true;
 		return 0;
+	case OPT_ANSWERS:
+		o->answers = arg;
+		return 0;
 	default:
 		return QST_EXIT_USAGE;
 	}
@@ -323,8 +334,12 @@ static int build_config(const struct run_options *o,
 	char err[256];
 	if (qst_participant_profile_builtin(o->participant,
 					    &cfg->station.participant) < 0) {
-		qst_cli_error("--participant '%s' is not a built-in profile "
-			      "(healthy, hyperalgesic, hypoesthetic)", o->participant);
+		char names[160] = "";
+		for (const char *const *n = qst_participant_profile_names(); *n; n++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names),
+				 "%s%s", names[0] ? ", " : "", *n);
+		qst_cli_error("--participant '%s' is not a built-in profile (%s)",
+			      o->participant, names);
 		return QST_EXIT_USAGE;
 	}
 	if (o->participant_set &&
@@ -366,20 +381,49 @@ static void print_duration(FILE *f, const char *label, int64_t ns)
 	fprintf(f, "%s%ld min %02ld s", label, s / 60, s % 60);
 }
 
-static void print_check(FILE *f, const struct qst_session_summary *sum)
+static void print_steps(FILE *f, const struct qst_session_summary *sum)
+{
+	fprintf(f, "steps:      start  length trials\n");
+	for (int i = 0; i < sum->n_steps; i++) {
+		const struct qst_step_summary *st = &sum->steps[i];
+		bool last = i + 1 == sum->n_steps;
+		int64_t end = last ? sum->duration_ns : st[1].start_ns;
+		int trials = (last ? sum->trials : st[1].trials_before) -
+			     st->trials_before;
+		long at = (long)llround(qst_ns_to_s(st->start_ns));
+		long len = (long)llround(qst_ns_to_s(end - st->start_ns));
+		fprintf(f, "  %3ld:%02ld  %3ld:%02ld  %3d  %s\n", at / 60, at % 60,
+			len / 60, len % 60, trials, st->title);
+	}
+	if (sum->sections > sum->n_steps)
+		fprintf(f, "  ... %d more sections\n", sum->sections - sum->n_steps);
+}
+
+static void print_check(FILE *f, const struct qst_session_summary *sum,
+			const struct qst_thermal_limits *lim)
 {
 	fprintf(f, "protocol:  %s %s\n", sum->protocol_name, sum->protocol_version);
 	fprintf(f, "sections:  %d\n", sum->sections);
+	if (sum->n_steps)
+		print_steps(f, sum);
 	fprintf(f, "trials:    %d", sum->trials);
 	for (int p = 0; p < QST_PARAM_COUNT; p++)
 		if (sum->tests[p])
 			fprintf(f, "%s%s %d", p ? ", " : " (", qst_param_name(p), sum->tests[p]);
 	fprintf(f, ")\n");
 	print_duration(f, "duration:  ", sum->duration_ns);
-	fprintf(f, " (simulated participant; a real one differs by seconds)\n");
+	fprintf(f, " (virtual participant, 3 s per manual step; a real "
+		   "session takes longer where the operator does)\n");
 	if (isfinite(sum->min_commanded_c))
 		fprintf(f, "envelope:  %.1f to %.1f °C, fastest rate %.1f °C/s\n",
 			sum->min_commanded_c, sum->max_commanded_c, sum->max_rate_c_s);
+	if (isfinite(sum->min_force_mn))
+		fprintf(f, "           %g to %g mN applied by hand in the dry run\n",
+			sum->min_force_mn, sum->max_force_mn);
+	if (sum->max_kpa > 0)
+		fprintf(f, "           algometer up to %.0f kPa with this participant; "
+			"PPT cut-off %.0f kPa, station ceiling %.0f kPa\n",
+			sum->max_kpa, QST_PPT_CEILING_KPA, lim->max_kpa);
 	fprintf(f, "cut-offs:  %d   refusals: %d\n", sum->cutoffs, sum->refusals);
 }
 
@@ -390,6 +434,7 @@ static int dry_run(const struct qst_session_config *base,
 	struct qst_session_config cfg = *base;
 	cfg.out_path = NULL;
 	cfg.console = NULL;
+	cfg.operator_console = NULL; /* the dry run's answers come from the participant */
 	cfg.station.clock_mode = QST_CLOCK_VIRTUAL;
 	return qst_session_run(&cfg, sum);
 }
@@ -411,7 +456,7 @@ int qst_cli_check(int argc, char **argv)
 	cfg.meta.age_years = 30;
 	struct qst_session_summary sum;
 	int err = dry_run(&cfg, &sum);
-	print_check(stdout, &sum);
+	print_check(stdout, &sum, &cfg.limits);
 	free(text);
 	if (err < 0) {
 		qst_cli_error("check failed: %s", sum.error);
@@ -470,6 +515,28 @@ static int run_session(struct qst_session_config *cfg,
 	return qst_cli_exit_code(err);
 }
 
+/* The operator console for manual steps, or NULL for the participant. */
+static int open_answers(const struct run_options *o, struct qst_console *c,
+			FILE **file)
+{
+	*file = NULL;
+	if (!o->answers || !strcmp(o->answers, "participant"))
+		return 0;
+	FILE *in = stdin;
+	if (strcmp(o->answers, "-") != 0) {
+		in = fopen(o->answers, "r");
+		if (!in) {
+			qst_cli_error("cannot read answers from %s: %s", o->answers,
+				      strerror(errno));
+			return QST_EXIT_FILE;
+		}
+		*file = in;
+	}
+	qst_console_init(c, in, stderr);
+	c->echo = in != stdin || !isatty(fileno(stdin));
+	return 1;
+}
+
 int qst_cli_run(int argc, char **argv)
 {
 	struct run_options o;
@@ -483,10 +550,20 @@ int qst_cli_run(int argc, char **argv)
 	struct qst_session_config cfg;
 	char *text = NULL;
 	ret = build_config(&o, &cfg, &text);
+	struct qst_console console;
+	FILE *answers = NULL;
 	if (ret < 0) {
-		fill_station_meta(&cfg);
-		ret = run_session(&cfg, &o);
+		int c = open_answers(&o, &console, &answers);
+		if (c > 1) {
+			ret = c;
+		} else {
+			fill_station_meta(&cfg);
+			cfg.operator_console = c == 1 ? &console : NULL;
+			ret = run_session(&cfg, &o);
+		}
 	}
+	if (answers)
+		fclose(answers);
 	free(text);
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "qst_methods.h"
+#include "qst_console.h"
 #include "qst_session.h"
 
 /* Readback kept for "temperature at the press" lookups: 20 s at 100 Hz. */
@@ -25,6 +26,38 @@ struct setpoint {
 struct readback {
 	int64_t t_ns;
 	double c;
+};
+
+/* Recent readings of one stream, for "value at the press" lookups. */
+struct history {
+	struct readback r[HISTORY];
+	size_t n, next;
+};
+
+static void history_add(struct history *h, int64_t t_ns, double v)
+{
+	h->r[h->next] = (struct readback){ t_ns, v };
+	h->next = (h->next + 1) % HISTORY;
+	if (h->n < HISTORY)
+		h->n++;
+}
+
+/* Latest reading at or before t, NaN if none. */
+static double history_at(const struct history *h, int64_t t_ns)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		const struct readback *r = &h->r[(h->next + HISTORY - 1 - i) % HISTORY];
+		if (r->t_ns <= t_ns)
+			return r->c;
+	}
+	return NAN;
+}
+
+/* What pump() waits for besides a key press and its deadline. */
+enum wait_for {
+	WAIT_NOTHING,
+	WAIT_TEMPERATURE_NEAR,  /* measured within tol of target */
+	WAIT_PRESSURE_BELOW,    /* algometer below target (released) */
 };
 
 struct session {
@@ -44,8 +77,11 @@ struct session {
 	struct setpoint sp, prev_sp;
 	int64_t profile_start_ns;  /* last stimulus command */
 	int64_t profile_end_ns;    /* commanded stimulus over (100 Hz stream stops) */
-	struct readback hist[HISTORY];
-	size_t hist_n, hist_next;
+	struct history temp_hist;
+	struct history pressure_hist;
+	double last_kpa;
+	int64_t pressure_from_ns;  /* apply started: live rate is measured from here */
+	int64_t last_rate_report_ns;
 	int64_t last_readback_ns;
 	double last_measured_c;
 	char err[512];
@@ -187,13 +223,7 @@ static double commanded_at(void *rig, int64_t t_ns)
 
 static double measured_at(void *rig, int64_t t_ns)
 {
-	struct session *s = rig;
-	for (size_t i = 0; i < s->hist_n; i++) {
-		size_t k = (s->hist_next + HISTORY - 1 - i) % HISTORY;
-		if (s->hist[k].t_ns <= t_ns)
-			return s->hist[k].c;
-	}
-	return NAN;
+	return history_at(&((struct session *)rig)->temp_hist, t_ns);
 }
 
 /* ------------------------------------------------------- event handling */
@@ -204,10 +234,7 @@ static int on_temperature(struct session *s, const struct qst_event *ev)
 	for (int z = 0; z < QST_THERMODE_ZONES; z++)
 		sum += ev->u.temp.zone_c[z];
 	double measured = sum / QST_THERMODE_ZONES;
-	s->hist[s->hist_next] = (struct readback){ ev->t_ns, measured };
-	s->hist_next = (s->hist_next + 1) % HISTORY;
-	if (s->hist_n < HISTORY)
-		s->hist_n++;
+	history_add(&s->temp_hist, ev->t_ns, measured);
 	s->last_readback_ns = ev->t_ns;
 	s->last_measured_c = measured;
 	if (s->rec) {
@@ -230,6 +257,53 @@ static int on_temperature(struct session *s, const struct qst_event *ev)
 		return fail(s, QST_ERR_LIMIT, "stimulation aborted: %s", why);
 	}
 	console_status(s, measured);
+	return QST_OK;
+}
+
+/* Live ramp rate over the last second, for the operator's feedback. */
+static double live_rate_kpa_s(const struct session *s, int64_t now)
+{
+	double t[HISTORY], v[HISTORY];
+	size_t n = 0;
+	const struct history *h = &s->pressure_hist;
+	for (size_t i = 0; i < h->n && n < HISTORY; i++) {
+		const struct readback *r = &h->r[(h->next + HISTORY - 1 - i) % HISTORY];
+		if (r->t_ns < now - QST_NS_PER_S || r->t_ns < s->pressure_from_ns)
+			break;
+		t[n] = qst_ns_to_s(r->t_ns);
+		v[n] = r->c;
+		n++;
+	}
+	return n >= 3 ? qst_ppt_rate_kpa_s(t, v, n) : NAN;
+}
+
+static int on_pressure(struct session *s, const struct qst_event *ev)
+{
+	double kpa = ev->u.pressure.kpa;
+	history_add(&s->pressure_hist, ev->t_ns, kpa);
+	s->last_kpa = kpa;
+	if (kpa > s->sum->max_kpa)
+		s->sum->max_kpa = kpa;
+	if (s->rec) {
+		struct qst_pressure_sample smp = { ev->t_ns, ev->u.pressure.force_n, kpa };
+		int ret = qst_recorder_pressure(s->rec, &smp);
+		if (ret < 0)
+			return fail(s, ret, "cannot record pressure: %s", qst_strerror(ret));
+	}
+	char why[160];
+	if (qst_supervisor_check_pressure(&s->cfg->limits, kpa, why, sizeof(why)) < 0) {
+		qst_station_hand_release(s->st);
+		record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, kpa, NAN, why);
+		return fail(s, QST_ERR_LIMIT, "release the algometer now: %s", why);
+	}
+	/* Rate feedback once a second while the operator presses (§2.9: ≈50 kPa/s). */
+	if (s->pressure_from_ns > 0 &&
+	    ev->t_ns - s->last_rate_report_ns >= QST_NS_PER_S) {
+		s->last_rate_report_ns = ev->t_ns;
+		double rate = live_rate_kpa_s(s, ev->t_ns);
+		if (!isnan(rate))
+			console_line(s, "  pressure %6.1f kPa, rising %5.1f kPa/s", kpa, rate);
+	}
 	return QST_OK;
 }
 
@@ -257,8 +331,10 @@ static int watchdog_fault(struct session *s, int64_t now)
 
 /* Pump device events until a key press (if press != NULL), a temperature
  * condition, or the deadline. 1: press or condition met; 0: deadline. */
+static int on_pressure(struct session *s, const struct qst_event *ev);
+
 static int pump(struct session *s, int64_t deadline, struct qst_press *press,
-		const double *settle_target, double tol)
+		enum wait_for what, double target, double tol)
 {
 	for (;;) {
 		int64_t now = qst_station_now(s->st);
@@ -278,8 +354,14 @@ static int pump(struct session *s, int64_t deadline, struct qst_press *press,
 		switch (ev.type) {
 		case QST_EV_TEMPERATURE:
 			ret = on_temperature(s, &ev);
-			if (ret == QST_OK && settle_target &&
-			    fabs(s->last_measured_c - *settle_target) <= tol)
+			if (ret == QST_OK && what == WAIT_TEMPERATURE_NEAR &&
+			    fabs(s->last_measured_c - target) <= tol)
+				return 1;
+			break;
+		case QST_EV_PRESSURE:
+			ret = on_pressure(s, &ev);
+			if (ret == QST_OK && what == WAIT_PRESSURE_BELOW &&
+			    s->last_kpa < target)
 				return 1;
 			break;
 		case QST_EV_BUTTON: {
@@ -391,7 +473,7 @@ static int rig_reset_timer(void *rig)
 static int rig_await_press(void *rig, int64_t deadline_ns,
 			   struct qst_press *press)
 {
-	return pump(rig, deadline_ns, press, NULL, 0);
+	return pump(rig, deadline_ns, press, WAIT_NOTHING, 0, 0);
 }
 
 static int rig_await_temperature(void *rig, double target_c, double tol_c,
@@ -401,7 +483,7 @@ static int rig_await_temperature(void *rig, double target_c, double tol_c,
 	if (fabs(s->last_measured_c - target_c) <= tol_c &&
 	    fabs(commanded_at(s, qst_station_now(s->st)) - target_c) <= tol_c)
 		return 1;
-	return pump(s, deadline_ns, NULL, &target_c, tol_c);
+	return pump(s, deadline_ns, NULL, WAIT_TEMPERATURE_NEAR, target_c, tol_c);
 }
 
 static void rig_task(void *rig, const struct qst_task *task)
@@ -431,10 +513,12 @@ static int rig_trial_end(void *rig, const struct qst_trial_record *t)
 	s->test_trials_done++;
 	char times[80];
 	format_times(s, times, sizeof(times));
-	console_line(s, "%-3s %d/%d%s %6.2f °C%s   [%s]", qst_param_name(t->test),
+	const struct qst_param_info *info = qst_param_info(t->test);
+	console_line(s, "%-3s %d/%d%s %6.2f %s%s   [%s]", qst_param_name(t->test),
 		     s->test_trials_done, s->test_trials_total, t->test == QST_TSL ?
 		     (t->direction > 0 ? " warm" : " cold") : "",
 		     t->value_measured,
+		     info ? qst_unit_display(info->trial_units.value) : "",
 		     (t->flags & QST_TRIAL_CUTOFF_REACHED) ? "  (cut-off)" : "",
 		     times);
 	s->current_trial = -1;
@@ -456,6 +540,101 @@ static double rig_uniform(void *rig)
 	return qst_rng_uniform(&((struct session *)rig)->rng);
 }
 
+static const struct qst_rig_ops rig_ops;
+
+/* Simulated operator: how long a manual step takes (apply, ask, enter). */
+#define SIM_STEP_NS (3 * QST_NS_PER_S)
+
+static int answer_from_participant(struct session *s, const struct qst_question *q,
+				   struct qst_answer *a)
+{
+	/* Give the step the time it takes at a real bedside. */
+	int ret = qst_method_idle(&rig_ops, s, qst_station_now(s->st) + SIM_STEP_NS);
+	if (ret < 0)
+		return ret;
+	a->value = qst_station_participant_answer(s->st, q->test, q->stimulus,
+						  q->stimulus_value, q->kind);
+	a->t_ns = qst_station_now(s->st);
+	return QST_OK;
+}
+
+static int rig_ask(void *rig, const struct qst_question *q, struct qst_answer *a)
+{
+	struct session *s = rig;
+	memset(a, 0, sizeof(*a));
+	int ret, source;
+	if (s->cfg->operator_console) {
+		ret = qst_console_ask(s->cfg->operator_console, q, a);
+		source = QST_EVS_OPERATOR;
+		if (ret < 0)
+			return fail(s, ret, "operator console: %s",
+				    s->cfg->operator_console->error);
+	} else {
+		ret = answer_from_participant(s, q, a);
+		source = QST_EVS_PARTICIPANT;
+		if (ret < 0)
+			return ret;
+	}
+	if (a->not_done) {
+		record_event(s, QST_EVC_TEST_NOT_DONE, source, q->test, NAN, a->reason);
+		console_line(s, "%s not done: %s", qst_param_name(q->test), a->reason);
+		return QST_OK;
+	}
+	char what[160];
+	snprintf(what, sizeof(what), "%s: %s", qst_stimulus_name(q->stimulus), q->text);
+	record_event(s, QST_EVC_STIMULUS, source, q->stimulus_value, a->value, what);
+	if (isfinite(q->stimulus_value)) {
+		s->sum->min_force_mn = fmin(s->sum->min_force_mn, q->stimulus_value);
+		s->sum->max_force_mn = fmax(s->sum->max_force_mn, q->stimulus_value);
+	}
+	qst_dbg("%s %s %.4g -> %g", qst_param_name(q->test),
+		qst_stimulus_name(q->stimulus), q->stimulus_value, a->value);
+	return QST_OK;
+}
+
+static void rig_cue(void *rig, const char *text)
+{
+	struct session *s = rig;
+	record_event(s, QST_EVC_CUE, QST_EVS_STATION, NAN, NAN, text);
+	if (s->cfg->operator_console)
+		console_line(s, "%s", text);
+}
+
+static int rig_pressure_apply(void *rig, double rate_kpa_s)
+{
+	struct session *s = rig;
+	record_event(s, QST_EVC_PRESSURE_APPLY, QST_EVS_STATION, rate_kpa_s, NAN, NULL);
+	console_line(s, "press the algometer at %.0f kPa/s until the subject presses the button",
+		     rate_kpa_s);
+	s->pressure_from_ns = qst_station_now(s->st);
+	s->last_rate_report_ns = s->pressure_from_ns;
+	qst_station_hand_press(s->st, rate_kpa_s);
+	return QST_OK;
+}
+
+static int rig_pressure_release(void *rig)
+{
+	struct session *s = rig;
+	record_event(s, QST_EVC_PRESSURE_RELEASE, QST_EVS_STATION, s->last_kpa, NAN, NULL);
+	console_line(s, "release the algometer");
+	s->pressure_from_ns = 0;
+	qst_station_hand_release(s->st);
+	return QST_OK;
+}
+
+static double rig_pressure_at(void *rig, int64_t t_ns)
+{
+	return history_at(&((struct session *)rig)->pressure_hist, t_ns);
+}
+
+static int rig_await_pressure_below(void *rig, double kpa, int64_t deadline_ns)
+{
+	struct session *s = rig;
+	if (s->last_kpa < kpa)
+		return 1;
+	return pump(s, deadline_ns, NULL, WAIT_PRESSURE_BELOW, kpa, 0);
+}
+
 static const struct qst_rig_ops rig_ops = {
 	.now = rig_now,
 	.ramp = rig_ramp,
@@ -470,6 +649,12 @@ static const struct qst_rig_ops rig_ops = {
 	.trial_end = rig_trial_end,
 	.event = rig_event,
 	.uniform = rig_uniform,
+	.ask = rig_ask,
+	.cue = rig_cue,
+	.pressure_apply = rig_pressure_apply,
+	.pressure_release = rig_pressure_release,
+	.pressure_at = rig_pressure_at,
+	.await_pressure_below = rig_await_pressure_below,
 };
 
 /* ------------------------------------------------------ the script host */
@@ -517,7 +702,12 @@ static int add_devices(struct session *s)
 
 static bool station_has(const char *cls)
 {
-	return strcmp(cls, "thermal") == 0 || strcmp(cls, "response") == 0;
+	static const char *const classes[] = { "thermal", "response", "pressure",
+					       "vibration" };
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (strcmp(cls, classes[i]) == 0)
+			return true;
+	return false;
 }
 
 static int host_declare(void *user, const struct qst_protocol_decl *decl,
@@ -562,7 +752,14 @@ static int host_section(void *user, const char *title, char *errbuf,
 	struct session *s = user;
 	(void)errbuf;
 	(void)errlen;
-	s->sum->sections++;
+	struct qst_session_summary *sum = s->sum;
+	sum->sections++;
+	if (sum->n_steps < QST_SUMMARY_MAX_STEPS) {
+		struct qst_step_summary *step = &sum->steps[sum->n_steps++];
+		snprintf(step->title, sizeof(step->title), "%s", title);
+		step->start_ns = qst_station_now(s->st);
+		step->trials_before = sum->trials;
+	}
 	record_event(s, QST_EVC_LOG, QST_EVS_SCRIPT, NAN, NAN, title);
 	console_line(s, "== %s", title);
 	return QST_OK;
@@ -614,6 +811,84 @@ static int host_tsl(void *user, const struct qst_tsl_params *p, char *errbuf,
 	return host_error(s, ret, errbuf, errlen);
 }
 
+/* Methods return 1 when the operator ended the test (recorded as not
+ * done by rig_ask); that is not an error of the session. */
+static int run_manual(struct session *s, int test, int method_ret,
+		      char *errbuf, size_t errlen)
+{
+	int ret = run_test(s, test, method_ret < 0 ? method_ret : QST_OK);
+	return host_error(s, ret, errbuf, errlen);
+}
+
+static int host_series(void *user, const struct qst_series_params *p,
+		       char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, p->test, 2 * p->series_pairs);
+	return run_manual(s, test, qst_method_series(&rig_ops, s, p), errbuf, errlen);
+}
+
+static int host_srf(void *user, const struct qst_srf_params *p, char *errbuf,
+		    size_t errlen)
+{
+	struct session *s = user;
+	/* MPS and DMA share one run of stimuli (§2.6); their rows carry their
+	 * own test codes, the running test shows as MPS. */
+	int test = begin_test(s, QST_MPS, 10 * p->runs);
+	uint64_t seed = qst_rng_next(&s->rng);
+	record_event(s, QST_EVC_LOG, QST_EVS_STATION, (double)(seed >> 11), NAN,
+		     "stimulus order seed (value, 53 bits)");
+	return run_manual(s, test, qst_method_srf(&rig_ops, s, p, seed >> 11),
+			  errbuf, errlen);
+}
+
+static int host_wur(void *user, const struct qst_wur_params *p, char *errbuf,
+		    size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, QST_WUR, 2 * p->repetitions);
+	return run_manual(s, test, qst_method_wur(&rig_ops, s, p), errbuf, errlen);
+}
+
+static int host_vdt(void *user, const struct qst_vdt_params *p, char *errbuf,
+		    size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, QST_VDT, p->readings);
+	return run_manual(s, test, qst_method_vdt(&rig_ops, s, p), errbuf, errlen);
+}
+
+static int host_ppt(void *user, const struct qst_ppt_params *p, char *errbuf,
+		    size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, QST_PPT, p->trials);
+	int ret = qst_station_pressure_zero(s->st);
+	if (ret == QST_OK)
+		ret = qst_station_pressure_rate(s->st, 100.0);
+	if (ret < 0)
+		ret = fail(s, ret, "algometer: %s", qst_strerror(ret));
+	else
+		ret = qst_method_ppt(&rig_ops, s, p);
+	int off = qst_station_pressure_rate(s->st, 0.0);
+	if (ret >= 0 && off < 0)
+		ret = fail(s, off, "algometer: %s", qst_strerror(off));
+	return run_manual(s, test, ret, errbuf, errlen);
+}
+
+static int host_ask(void *user, const char *text, int kind, double *value,
+		    char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	struct qst_question q = { .test = s->current_test, .kind = kind, .text = text };
+	struct qst_answer a;
+	int ret = rig_ask(s, &q, &a);
+	if (ret == QST_OK && a.not_done)
+		ret = fail(s, QST_ERR_ABORTED, "the operator skipped the step: %s", a.reason);
+	*value = a.value;
+	return host_error(s, ret, errbuf, errlen);
+}
+
 static int host_wait(void *user, double seconds, char *errbuf, size_t errlen)
 {
 	struct session *s = user;
@@ -655,6 +930,12 @@ static const struct qst_script_host script_host = {
 	.not_done = host_not_done,
 	.log = host_log,
 	.now = host_now,
+	.series = host_series,
+	.srf = host_srf,
+	.wur = host_wur,
+	.vdt = host_vdt,
+	.ppt = host_ppt,
+	.ask = host_ask,
 };
 
 /* ----------------------------------------------------------- lifecycle */
@@ -685,12 +966,25 @@ static void finish(struct session *s, int result)
 		fputs("\r\033[K", s->cfg->console);
 }
 
+static void console_record(void *user, int code, double value, double value2,
+			   const char *message)
+{
+	record_event(user, code, QST_EVS_OPERATOR, value, value2, message);
+}
+
+static int64_t console_now(void *user)
+{
+	return qst_station_now(((struct session *)user)->st);
+}
+
 int qst_session_run(const struct qst_session_config *cfg,
 		    struct qst_session_summary *summary)
 {
 	memset(summary, 0, sizeof(*summary));
 	summary->min_commanded_c = INFINITY;
 	summary->max_commanded_c = -INFINITY;
+	summary->min_force_mn = INFINITY;
+	summary->max_force_mn = -INFINITY;
 	struct session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return QST_ERR_NOMEM;
@@ -707,6 +1001,11 @@ int qst_session_run(const struct qst_session_config *cfg,
 		summary->result = ret;
 		free(s);
 		return ret;
+	}
+	if (cfg->operator_console) {
+		cfg->operator_console->record = console_record;
+		cfg->operator_console->now = console_now;
+		cfg->operator_console->user = s;
 	}
 	ret = qst_script_run(cfg->protocol_text, cfg->protocol_len,
 			     cfg->protocol_path, &cfg->script_limits,

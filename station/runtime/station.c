@@ -18,7 +18,8 @@
 /* Real clock: the I/O thread never sleeps longer than this. */
 #define IO_MAX_SLEEP_NS (2 * QST_NS_PER_MS)
 
-static const char *const role_driver[QST_ROLE_COUNT] = { "tcs2", "xid" };
+static const char *const role_driver[QST_ROLE_COUNT] = { "tcs2", "xid",
+							  "mark10", "fgen" };
 
 static void sink_to_queue(const struct qst_event *ev, void *user)
 {
@@ -32,9 +33,18 @@ static int press_on_pad(void *user, int64_t t_ns, int key, bool pressed)
 
 static int64_t next_due(struct qst_station *st)
 {
-	int64_t a = qst_tcs2_sim_next_due(st->tcs2_sim);
-	int64_t b = qst_xid_sim_next_due(st->xid_sim);
-	return a < b ? a : b;
+	int64_t due[] = {
+		qst_tcs2_sim_next_due(st->tcs2_sim),
+		qst_xid_sim_next_due(st->xid_sim),
+		qst_mark10_sim_next_due(st->mark10_sim),
+		qst_fgen_sim_next_due(st->fgen_sim),
+	};
+	int64_t t = QST_SIM_NEVER;
+	for (size_t i = 0; i < sizeof(due) / sizeof(due[0]); i++)
+		t = due[i] < t ? due[i] : t;
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		t = st->poll_due[r] < t ? st->poll_due[r] : t;
+	return t;
 }
 
 static void drain_transport(struct qst_dev *dev, int64_t t_ns)
@@ -56,16 +66,33 @@ static void drain_transport(struct qst_dev *dev, int64_t t_ns)
 	}
 }
 
+/* Devices that must be asked get their request when it is due. */
+static void poll_devices(struct qst_station *st, int64_t t_ns)
+{
+	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		struct qst_dev *d = &st->dev[r];
+		if (st->dev_open[r] && d->driver->poll && t_ns >= st->poll_due[r])
+			st->poll_due[r] = d->driver->poll(d, t_ns);
+	}
+}
+
 /*
  * Bring every simulated part to time t: the thermode first, so the
- * participant feels the plate as it is at t, then the pad, then read what
- * the devices said. Caller holds st->lock.
+ * participant feels the plate as it is at t, then the other stimulators,
+ * then read what the devices said. Caller holds st->lock.
  */
 static void pump_locked(struct qst_station *st, int64_t t_ns)
 {
+	poll_devices(st, t_ns);
 	qst_tcs2_sim_step(st->tcs2_sim, t_ns);
 	qst_participant_feel(st->participant, t_ns,
 			     qst_tcs2_sim_plate_c(st->tcs2_sim));
+	qst_mark10_sim_step(st->mark10_sim, t_ns);
+	/* 1 N/cm² = 10 kPa (qst-domain.md §2.9) */
+	qst_participant_feel_pressure(st->participant, t_ns,
+				      qst_mark10_sim_force_n(st->mark10_sim) /
+					      st->probe_area_cm2 * 10.0);
+	qst_fgen_sim_step(st->fgen_sim, t_ns);
 	qst_xid_sim_step(st->xid_sim, t_ns);
 	for (int r = 0; r < QST_ROLE_COUNT; r++)
 		if (st->dev_open[r])
@@ -168,6 +195,14 @@ static int create_simulators(struct qst_station *st,
 				   &st->tcs2_sim);
 	if (ret == QST_OK)
 		ret = qst_xid_sim_new(far_fd[QST_ROLE_RESPONSE], 0, &st->xid_sim);
+	struct qst_mark10_sim_config mcfg = { .capacity_n = 500.0, .noise_n = 0.05,
+					      .seed = cfg->seed ^ 0x3a10 };
+	snprintf(mcfg.serial, sizeof(mcfg.serial), "SIM-M10-0001");
+	if (ret == QST_OK)
+		ret = qst_mark10_sim_new(far_fd[QST_ROLE_PRESSURE], &mcfg, 0,
+					 &st->mark10_sim);
+	if (ret == QST_OK)
+		ret = qst_fgen_sim_new(far_fd[QST_ROLE_VIBRATION], 0, &st->fgen_sim);
 	if (ret == QST_OK)
 		ret = qst_participant_new(&cfg->participant, cfg->seed,
 					  press_on_pad, st->xid_sim,
@@ -219,15 +254,20 @@ static int open_drivers(struct qst_station *st, char *errbuf, size_t errlen)
 	for (int r = 0; r < QST_ROLE_COUNT; r++) {
 		pthread_mutex_lock(&st->lock);
 		int ret = st->dev[r].driver->open(&st->dev[r]);
-		if (ret == QST_OK)
+		if (ret == QST_OK) {
+			/* A polled device's poll() re-asks unanswered
+			 * identification, so it must run from the start. */
+			st->dev_open[r] = true;
+			if (st->dev[r].driver->poll)
+				st->poll_due[r] = qst_clock_now(&st->clock);
 			pump_locked(st, qst_clock_now(&st->clock));
+		}
 		pthread_mutex_unlock(&st->lock);
 		if (ret < 0) {
 			snprintf(errbuf, errlen, "cannot open %s: %s",
 				 st->dev[r].driver->longname, qst_strerror(ret));
 			return ret;
 		}
-		st->dev_open[r] = true;
 	}
 	return await_identification(st, errbuf, errlen);
 }
@@ -242,7 +282,12 @@ int qst_station_open_simulated(const struct qst_station_config *cfg,
 	qst_clock_init(&st->clock, cfg->clock_mode);
 	pthread_mutex_init(&st->lock, NULL);
 	int ret = qst_evq_init(&st->queue);
-	int far_fd[QST_ROLE_COUNT] = { -1, -1 };
+	int far_fd[QST_ROLE_COUNT];
+	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		far_fd[r] = -1;
+		st->poll_due[r] = QST_SIM_NEVER;
+	}
+	st->probe_area_cm2 = cfg->probe_area_cm2 > 0 ? cfg->probe_area_cm2 : 1.0;
 	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++)
 		ret = open_device(st, r, &far_fd[r], errbuf, errlen);
 	if (ret == QST_OK)
@@ -259,9 +304,20 @@ int qst_station_open_simulated(const struct qst_station_config *cfg,
 		qst_station_close(st);
 		return ret;
 	}
-	qst_info("simulated station ready: %s (%s), %s (%s)",
-		 st->dev[0].info.model, st->dev[0].transport->description,
-		 st->dev[1].info.model, st->dev[1].transport->description);
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		qst_info("simulated station: %s %s (%s)", role_driver[r],
+			 st->dev[r].info.model, st->dev[r].transport->description);
+	struct qst_dev *alg = &st->dev[QST_ROLE_PRESSURE];
+	const struct qst_pressure_ops *pops = alg->driver->class_ops;
+	pthread_mutex_lock(&st->lock);
+	ret = pops->set_probe_area(alg, st->probe_area_cm2);
+	pthread_mutex_unlock(&st->lock);
+	if (ret < 0) {
+		snprintf(errbuf, errlen, "algometer refused its probe area: %s",
+			 qst_strerror(ret));
+		qst_station_close(st);
+		return ret;
+	}
 	*out = st;
 	return QST_OK;
 }
@@ -282,6 +338,8 @@ void qst_station_close(struct qst_station *st)
 	}
 	qst_participant_free(st->participant);
 	qst_xid_sim_free(st->xid_sim);
+	qst_mark10_sim_free(st->mark10_sim);
+	qst_fgen_sim_free(st->fgen_sim);
 	qst_tcs2_sim_free(st->tcs2_sim);
 	qst_evq_destroy(&st->queue);
 	pthread_mutex_destroy(&st->lock);
@@ -340,4 +398,71 @@ void qst_station_participant_task(struct qst_station *st,
 	qst_participant_set_task(st->participant, task,
 				 qst_clock_now(&st->clock));
 	pthread_mutex_unlock(&st->lock);
+}
+
+static const struct qst_pressure_ops *pressure_ops(struct qst_station *st)
+{
+	return st->dev[QST_ROLE_PRESSURE].driver->class_ops;
+}
+
+static const struct qst_vibration_ops *vibration_ops(struct qst_station *st)
+{
+	return st->dev[QST_ROLE_VIBRATION].driver->class_ops;
+}
+
+int qst_station_pressure_zero(struct qst_station *st)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_PRESSURE];
+	DEVICE_OP(st, pressure_ops(st)->zero(d));
+}
+
+int qst_station_pressure_rate(struct qst_station *st, double hz)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_PRESSURE];
+	pthread_mutex_lock(&st->lock);
+	int ret = pressure_ops(st)->set_rate(d, hz);
+	/* Start (or stop) asking now rather than at the old schedule. */
+	st->poll_due[QST_ROLE_PRESSURE] = qst_clock_now(&st->clock);
+	pump_locked(st, qst_clock_now(&st->clock));
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int qst_station_vibration(struct qst_station *st, double hz,
+			  double amplitude_vpp, bool on)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_VIBRATION];
+	pthread_mutex_lock(&st->lock);
+	int ret = on ? vibration_ops(st)->set_sine(d, hz, amplitude_vpp) : QST_OK;
+	if (ret == QST_OK)
+		ret = vibration_ops(st)->output(d, on);
+	pump_locked(st, qst_clock_now(&st->clock));
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+void qst_station_hand_press(struct qst_station *st, double rate_kpa_s)
+{
+	pthread_mutex_lock(&st->lock);
+	/* kPa/s over the probe area back to N/s: 10 kPa = 1 N/cm². */
+	qst_mark10_sim_hand_press(st->mark10_sim, qst_clock_now(&st->clock),
+				  rate_kpa_s * st->probe_area_cm2 / 10.0);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void qst_station_hand_release(struct qst_station *st)
+{
+	pthread_mutex_lock(&st->lock);
+	qst_mark10_sim_hand_release(st->mark10_sim, qst_clock_now(&st->clock));
+	pthread_mutex_unlock(&st->lock);
+}
+
+double qst_station_participant_answer(struct qst_station *st, int test,
+				      int stimulus, double value, int kind)
+{
+	pthread_mutex_lock(&st->lock);
+	double a = qst_participant_answer(st->participant, test, stimulus,
+					  value, kind);
+	pthread_mutex_unlock(&st->lock);
+	return a;
 }

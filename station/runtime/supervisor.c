@@ -22,6 +22,7 @@ void qst_thermal_limits_default(struct qst_thermal_limits *lim)
 		.readback_margin_c = 1.0,
 		.readback_timeout_ns = 500 * QST_NS_PER_MS,
 		.readback_idle_timeout_ns = 2500 * QST_NS_PER_MS,
+		.max_kpa = 2200.0,
 	};
 }
 
@@ -96,5 +97,15 @@ int qst_supervisor_check_readback(const struct qst_thermal_limits *lim,
 		return refuse(why, whylen,
 			      "thermode reads %.1f degC, below the %.1f degC minimum",
 			      measured_c, lim->min_c);
+	return QST_OK;
+}
+
+int qst_supervisor_check_pressure(const struct qst_thermal_limits *lim,
+				  double kpa, char *why, size_t whylen)
+{
+	if (kpa > lim->max_kpa)
+		return refuse(why, whylen,
+			      "algometer reads %.0f kPa, above the %.0f kPa ceiling",
+			      kpa, lim->max_kpa);
 	return QST_OK;
 }
