@@ -313,26 +313,38 @@ static int parse_params(const char *s, size_t len, struct qst_fgen_cmd *c)
 	return QST_OK;
 }
 
+/*
+ * Exactly the parameters each header takes: a word may be followed by
+ * numbers in parse_params (e.g. "OUTP OFF,1"), which no header here
+ * accepts, so a word-taking header must have no numbers and a
+ * number-taking one no word.
+ */
 static int check_params(struct qst_fgen_cmd *c)
 {
+	bool word = c->word[0] != '\0';
 	switch (c->kind) {
 	case QST_FGEN_APPLY_SIN:
-		return c->n_args >= 2 && !c->word[0] ? QST_OK : QST_ERR_DATA;
+		return c->n_args >= 2 && !word ? QST_OK : QST_ERR_DATA;
 	case QST_FGEN_FREQ:
 	case QST_FGEN_VOLT:
 	case QST_FGEN_OFFSET:
-		return c->n_args == 1 ? QST_OK : QST_ERR_DATA;
+		return c->n_args == 1 && !word ? QST_OK : QST_ERR_DATA;
 	case QST_FGEN_VOLT_UNIT:
-		return strcmp(c->word, "VPP") == 0 || strcmp(c->word, "VRMS") == 0 ?
+		return c->n_args == 0 && (strcmp(c->word, "VPP") == 0 ||
+					  strcmp(c->word, "VRMS") == 0) ?
 			       QST_OK : QST_ERR_DATA;
 	case QST_FGEN_OUTPUT:
-		if (c->n_args == 1 && (c->args[0] == 0 || c->args[0] == 1)) {
+		if (c->n_args == 1 && !word &&
+		    (c->args[0] == 0 || c->args[0] == 1)) {
 			c->flag = c->args[0] == 1;
 			return QST_OK;
 		}
+		if (c->n_args != 0)
+			return QST_ERR_DATA;
 		return parse_bool_n(c->word, strlen(c->word), &c->flag);
 	case QST_FGEN_LOAD:
-		return c->n_args == 1 || strcmp(c->word, "INF") == 0 ?
+		return (c->n_args == 1 && !word) ||
+			       (c->n_args == 0 && strcmp(c->word, "INF") == 0) ?
 			       QST_OK : QST_ERR_DATA;
 	default:
 		return c->n_args == 0 && !c->word[0] ? QST_OK : QST_ERR_DATA;

@@ -133,7 +133,12 @@ static void test_command_parser(void **state)
 	assert_false(c.flag);
 	const char *bad[] = { "FREQ abc", "OUTP MAYBE", "APPL:SIN 100",
 			      "APPL:SIN 100,", "VOLT:UNIT DBM", "FREQ 1,2",
-			      "*IDN? 5", "", "FREQ nan" };
+			      "*IDN? 5", "", "FREQ nan",
+			      /* a word, then numbers (found by fuzz_fgen):
+			       * "OUTP OFF,1" switched the output on */
+			      "OUTP OFF,1", "OUTP ON,5", "OUTP OFF,02,2,0",
+			      "FREQ MAX,1", "VOLT:OFFS X,2", "VOLT:UNIT VPP,3",
+			      "OUTP:LOAD INF,50" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (qst_fgen_parse_command(bad[i], &c) != QST_ERR_DATA)
 			fail_msg("\"%s\" accepted", bad[i]);
