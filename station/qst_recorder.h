@@ -45,6 +45,9 @@ enum qst_event_code {
 	QST_EVC_CUE = 21,          /* a timed cue to the operator ("apply now") */
 	QST_EVC_PRESSURE_APPLY = 22, /* value = target rate kPa/s */
 	QST_EVC_PRESSURE_RELEASE = 23,
+	QST_EVC_EMERGENCY_STOP = 24, /* message = who stopped and how */
+	QST_EVC_PAUSE = 25,        /* message = why */
+	QST_EVC_RESUME = 26,       /* the interrupted trial is repeated */
 	QST_EVC_COUNT
 };
 const char *qst_event_code_name(int code);

@@ -6,6 +6,7 @@
 #ifndef QST_STATION_QST_SESSION_H
 #define QST_STATION_QST_SESSION_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,7 +37,19 @@ struct qst_session_config {
 	struct qst_console *operator_console;
 	FILE *console;         /* operator output, NULL for none */
 	bool console_is_tty;   /* live status line instead of plain lines */
+	/* Emergency stop (issue 7 item 3). stop_request: non-zero asks for
+	 * one (set it from a signal handler); NULL for none. A press of
+	 * estop_key (0: none) or holding any key for estop_hold_ns (0: off)
+	 * on the response device is one too. Then the thermode is aborted
+	 * and the session pauses: the operator console may resume it (the
+	 * interrupted trial is repeated) or end it; without one it ends. */
+	volatile sig_atomic_t *stop_request;
+	int estop_key;
+	int64_t estop_hold_ns;
 };
+
+/* In real time, an emergency stop is noticed within this. */
+#define QST_ESTOP_POLL_NS (5 * QST_NS_PER_MS)
 
 /* What a run did, for the operator and for `qst check`. */
 /* One qst.section() of the script, as the dry run met it. */
@@ -64,6 +77,10 @@ struct qst_session_summary {
 	double min_force_mn;      /* manual stimuli applied (NaN-free forces) */
 	double max_force_mn;
 	double max_kpa;           /* highest algometer reading */
+	int64_t stop_abort_mono_ns; /* CLOCK_MONOTONIC when the last emergency
+				     * stop's abort command had been sent */
+	double max_dose_s;        /* most time above the dose threshold in
+				   * any dose window (qst_dose_guard) */
 	int n_steps;              /* sections beyond the cap are only counted */
 	struct qst_step_summary steps[QST_SUMMARY_MAX_STEPS];
 	bool recorded;            /* a session file exists (out_path) */

@@ -27,6 +27,10 @@ struct qst_thermal_limits {
 				* PPT method's 2000 kPa cut-off (§8.3 device
 				* maximum), so a censored trial ends normally and
 				* only pressing on past it aborts */
+	double dose_threshold_c; /* dose guard: time above this ... default 45 °C */
+	double dose_budget_s;  /* ... at most this long ... default 120 s */
+	double dose_window_s;  /* ... in any window this long, default 600 s
+				* (§8.2 interlock 2; needs ethics approval) */
 };
 
 void qst_thermal_limits_default(struct qst_thermal_limits *lim);
@@ -48,5 +52,49 @@ int qst_supervisor_check_readback(const struct qst_thermal_limits *lim,
 /* An algometer reading above the pressure ceiling: QST_ERR_LIMIT. */
 int qst_supervisor_check_pressure(const struct qst_thermal_limits *lim,
 				  double kpa, char *why, size_t whylen);
+
+/*
+ * Thermal dose guard (qst-domain.md §8.2 interlock 2): the time the skin
+ * spends above dose_threshold_c may not exceed dose_budget_s in any
+ * dose_window_s window at one site. A stimulus is checked before it is
+ * sent, assuming its worst case (the ramp runs to its target or cut-off),
+ * and the measured exposure is accounted from the readback, so a thermode
+ * that stays hot is caught as well. One guard per session (one site).
+ */
+#define QST_DOSE_MAX_SPANS 512
+
+struct qst_dose_guard {
+	double threshold_c;
+	double budget_s;
+	int64_t window_ns;
+	struct { int64_t from_ns, to_ns; } span[QST_DOSE_MAX_SPANS];
+	int n_spans;
+	bool above;            /* the last readback was above the threshold */
+	int64_t last_t_ns;
+};
+
+void qst_dose_init(struct qst_dose_guard *g, const struct qst_thermal_limits *lim);
+/* Account a readback: time since the previous one counts as exposure
+ * when both are above the threshold. */
+void qst_dose_note(struct qst_dose_guard *g, int64_t t_ns, double measured_c);
+/* Measured exposure in [from_ns, to_ns], in seconds. */
+double qst_dose_exposed_s(const struct qst_dose_guard *g, int64_t from_ns,
+			  int64_t to_ns);
+/* Time a stimulus spends above threshold_c, in seconds: ramp from from_c
+ * to target_c at rate, hold, return to neutral_c at return rate. */
+double qst_dose_stimulus_s(double threshold_c, double from_c, double target_c,
+			   double rate_c_s, double hold_s, double return_c_s,
+			   double neutral_c);
+/* Before a stimulus that starts at now_ns: QST_ERR_LIMIT when its worst
+ * case would push the exposure of the window ending at its end past the
+ * budget. */
+int qst_dose_check_stimulus(const struct qst_dose_guard *g, int64_t now_ns,
+			    double from_c, double target_c, double rate_c_s,
+			    double hold_s, double return_c_s, double neutral_c,
+			    char *why, size_t whylen);
+/* While stimulating: QST_ERR_LIMIT once the measured exposure of the
+ * window ending now exceeds the budget. */
+int qst_dose_check_now(const struct qst_dose_guard *g, int64_t now_ns,
+		       char *why, size_t whylen);
 
 #endif

@@ -29,6 +29,7 @@ struct qst_participant {
 	int64_t last_t;
 	double last_c;
 	bool have_last;
+	bool panicked;
 };
 
 /*
@@ -38,23 +39,31 @@ struct qst_participant {
  * band at the foot (where the reference SDs are narrower than at the
  * hand); "hypoesthetic" has a thermal detection loss with PHS.
  */
+/* No profile panics unless told to (--participant-set panic_at_s=T). */
+#define NO_PANIC 0.0
 /* Mechanical truths shared by profiles without a mechanical finding:
  * near the DFNS reference means for a young adult's hand (§4.2). */
 #define MECH_NORMAL 0.8, 75.0, 0.08, 10.0, 1.3, 0.0, 2.5, 7.9, 370.0, 30.0
 
 static const struct qst_participant_profile builtin_profiles[] = {
 	/* name, CDT, WDT, TSL, PHS p, CPT, HPT, detect sd, pain sd, RT, RT sd,
-	 * then MDT, MPT, spread, MPS r512, exponent, DMA, WUR, VDT, PPT, PPT sd */
+	 * then MDT, MPT, spread, MPS r512, exponent, DMA, WUR, VDT, PPT, PPT sd,
+	 * panic time */
 	{ "healthy", 0.8, 1.6, 2.8, 0.0, 12.0, 44.0, 0.15, 0.8, 0.45, 0.08,
-	  MECH_NORMAL },
+	  MECH_NORMAL, NO_PANIC },
 	{ "hyperalgesic", 0.8, 1.6, 2.8, 0.0, 28.5, 40.0, 0.15, 0.5, 0.45,
-	  0.08, MECH_NORMAL },
+	  0.08, MECH_NORMAL, NO_PANIC },
 	/* Thermal and mechanical detection loss (L3G0). */
 	{ "hypoesthetic", 5.5, 9.0, 14.0, 0.67, 4.0, 48.0, 0.4, 0.6, 0.55,
-	  0.10, 64.0, 180.0, 0.08, 12.0, 1.0, 0.0, 2.5, 4.0, 520.0, 30.0 },
+	  0.10, 64.0, 180.0, 0.08, 12.0, 1.0, 0.0, 2.5, 4.0, 520.0, 30.0, NO_PANIC },
 	/* Mechanical hyperalgesia: low MPT, high MPS, allodynia, low PPT (L0G2). */
 	{ "mech-hyperalgesic", 0.8, 1.6, 2.8, 0.0, 12.0, 44.0, 0.15, 0.8, 0.45,
-	  0.08, 1.0, 10.0, 0.08, 85.0, 0.7, 25.0, 3.5, 7.9, 160.0, 15.0 },
+	  0.08, 1.0, 10.0, 0.08, 85.0, 0.7, 25.0, 3.5, 7.9, 160.0, 15.0, NO_PANIC },
+	/* Feels nothing and never presses: every ramp runs to its cut-off,
+	 * every series off the set, the algometer to its ceiling — the worst
+	 * case that qst check measures the stimulus dose against. */
+	{ "unresponsive", 99.0, 99.0, 99.0, 0.0, -99.0, 99.0, 0.0, 0.0, 0.45,
+	  0.08, 1e4, 1e4, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1e6, 0.0, NO_PANIC },
 };
 
 #define N_PROFILES (sizeof(builtin_profiles) / sizeof(builtin_profiles[0]))
@@ -98,6 +107,7 @@ static const struct profile_field profile_fields[] = {
 	FIELD(mps_exponent, 0.1, 3.0),  FIELD(dma_rating, 0.0, 100.0),
 	FIELD(wur_ratio, 0.1, 20.0),    FIELD(vdt_eighths, 0.0, 8.0),
 	FIELD(ppt_kpa, 20.0, 2000.0),   FIELD(pressure_sd_kpa, 0.0, 500.0),
+	FIELD(panic_at_s, 0.0, 86400.0),
 };
 #undef FIELD
 
@@ -292,9 +302,24 @@ static void check_crossings(struct qst_participant *p, int64_t t, double c)
 		respond(p, crossing_time(t0, c0, t, c, p->level_c[1]), 1);
 }
 
+static void panic_if_due(struct qst_participant *p, int64_t t_ns)
+{
+	if (p->panicked || p->prof.panic_at_s <= 0 ||
+	    t_ns < qst_s_to_ns(p->prof.panic_at_s))
+		return;
+	p->panicked = true;
+	qst_info("participant: holding key 1 down from %.3f s (panic)",
+		 qst_ns_to_s(t_ns));
+	if (p->press(p->press_user, t_ns, 1, true) < 0 ||
+	    p->press(p->press_user, t_ns + qst_s_to_ns(QST_PARTICIPANT_PANIC_HOLD_S),
+		     1, false) < 0)
+		qst_warn("participant: the panic press could not be queued");
+}
+
 void qst_participant_feel(struct qst_participant *p, int64_t t_ns,
 			  double plate_c)
 {
+	panic_if_due(p, t_ns);
 	/* The plate says nothing about a pressure task, and vice versa. */
 	if (p->task.kind == QST_TASK_PRESSURE_PAIN)
 		return;

@@ -40,7 +40,12 @@ struct qst_participant_profile {
 	double vdt_eighths;     /* tuning-fork reading x/8 */
 	double ppt_kpa;         /* pressure pain threshold, kPa */
 	double pressure_sd_kpa; /* trial-to-trial PPT noise */
+	/* Safety tests (issue 7): at this session time (s; 0 = never) the
+	 * subject presses key 1 and holds it for PANIC_HOLD_S, as a subject
+	 * who wants everything stopped would. */
+	double panic_at_s;
 };
+#define QST_PARTICIPANT_PANIC_HOLD_S 3.0
 
 /* Built-in profiles; QST_ERR_NOTFOUND for an unknown name. */
 int qst_participant_profile_builtin(const char *name,

@@ -143,7 +143,11 @@ int qst_method_limits(const struct qst_rig_ops *ops, void *rig,
 		      const struct qst_limits_params *p)
 {
 	int ret = ops->set_baseline(rig, p->baseline_c);
-	for (int rep = 1; rep <= p->repetitions && ret >= 0; rep++)
+	int resumes = 0;
+	for (int rep = 1; rep <= p->repetitions && ret >= 0; rep++) {
 		ret = limits_trial(ops, rig, p, rep);
+		if (qst_method_should_repeat(&ret, &resumes))
+			rep--;
+	}
 	return ret < 0 ? ret : QST_OK;
 }

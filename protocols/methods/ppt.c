@@ -239,8 +239,12 @@ int qst_method_ppt(const struct qst_rig_ops *ops, void *rig,
 	struct ramp *ramp = malloc(sizeof(*ramp)); /* ~50 kB: off the stack */
 	if (!ramp)
 		return QST_ERR_NOMEM;
-	for (int rep = 1; rep <= p->trials && ret >= 0; rep++)
+	int resumes = 0;
+	for (int rep = 1; rep <= p->trials && ret >= 0; rep++) {
 		ret = ppt_trial(ops, rig, p, rep, ramp);
+		if (qst_method_should_repeat(&ret, &resumes))
+			rep--;
+	}
 	free(ramp);
 	return ret < 0 ? ret : QST_OK;
 }

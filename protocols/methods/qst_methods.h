@@ -7,6 +7,7 @@
 #ifndef QST_PROTOCOLS_METHODS_QST_METHODS_H
 #define QST_PROTOCOLS_METHODS_QST_METHODS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,25 @@ enum qst_stimulus {
 	QST_STIM_COUNT
 };
 const char *qst_stimulus_name(int stimulus);
+
+/*
+ * After an emergency stop or a watchdog fault the session pauses; if the
+ * operator resumes, the rig op in progress returns QST_ERR_INTERRUPTED
+ * with the thermode back at baseline, and the method repeats the trial
+ * (the interrupted one was never recorded as a result). Device-driven
+ * methods (limits, TSL, PPT) do; a test interrupted more than this often
+ * ends the session.
+ */
+#define QST_METHOD_MAX_RESUMES 3
+
+static inline bool qst_method_should_repeat(int *ret, int *resumes)
+{
+	if (*ret != QST_ERR_INTERRUPTED || *resumes >= QST_METHOD_MAX_RESUMES)
+		return false;
+	++*resumes;
+	*ret = QST_OK;
+	return true;
+}
 
 struct qst_question {
 	int test;               /* enum qst_param the step belongs to */

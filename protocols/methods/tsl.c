@@ -76,8 +76,15 @@ int qst_method_tsl(const struct qst_rig_ops *ops, void *rig,
 	struct qst_task task = { QST_TASK_TSL, 0, p->baseline_c };
 	ops->task(rig, &task);
 	double at_c = p->baseline_c;
-	for (int i = 0; i < 2 * p->pairs && ret >= 0; i++)
+	int resumes = 0;
+	for (int i = 0; i < 2 * p->pairs && ret >= 0; i++) {
 		ret = tsl_ramp(ops, rig, p, i, &at_c);
+		if (qst_method_should_repeat(&ret, &resumes)) {
+			at_c = p->baseline_c; /* the pause ended at baseline */
+			ops->task(rig, &task);
+			i--;
+		}
+	}
 	task.kind = QST_TASK_NONE;
 	ops->task(rig, &task);
 	if (ret < 0)

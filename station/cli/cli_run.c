@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,13 @@ static const char run_help[] =
 	"                       tuning fork): 'participant' (the virtual one,\n"
 	"                       default on the simulated station), '-' (the\n"
 	"                       operator at this terminal) or a file of answers\n"
+	"emergency stop (any time; the thermode is aborted, then the session\n"
+	"pauses: with --answers - or FILE the operator resumes (the interrupted\n"
+	"trial is repeated) or ends it; otherwise it ends, exit status 6):\n"
+	"  Ctrl-C (SIGINT; SIGTERM and SIGHUP too)\n"
+	"  --stop-key N         response key N (1-8) stops at once (default none)\n"
+	"  --stop-hold S        holding any response key S seconds stops\n"
+	"                       (default 2, 0 = off)\n"
 	"station (only the simulated station exists until real drivers land):\n"
 	"  --station simulated  the built-in simulated station (default)\n"
 	"  --clock virtual|real virtual time (default) runs as fast as the host can;\n"
@@ -67,6 +75,8 @@ struct run_options {
 	const char *participant;
 	const char *participant_set;
 	const char *answers;
+	int stop_key;
+	double stop_hold_s;
 	bool overwrite, skip_check, seed_given;
 	enum qst_clock_mode clock;
 	uint64_t seed;
@@ -77,7 +87,7 @@ enum {
 	OPT_SUBJECT = 256, OPT_SEX, OPT_AGE, OPT_SITE, OPT_SIDE, OPT_OPERATOR,
 	OPT_OUT, OPT_OVERWRITE, OPT_SEED, OPT_STATION, OPT_CLOCK,
 	OPT_PARTICIPANT, OPT_PARTICIPANT_SET, OPT_REF, OPT_SKIP_CHECK,
-	OPT_AREA, OPT_ANSWERS, OPT_HELP,
+	OPT_AREA, OPT_ANSWERS, OPT_STOP_KEY, OPT_STOP_HOLD, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -98,6 +108,8 @@ static const struct option long_options[] = {
 	{ "skip-check", no_argument, NULL, OPT_SKIP_CHECK },
 	{ "thermode-area", required_argument, NULL, OPT_AREA },
 	{ "answers", required_argument, NULL, OPT_ANSWERS },
+	{ "stop-key", required_argument, NULL, OPT_STOP_KEY },
+	{ "stop-hold", required_argument, NULL, OPT_STOP_HOLD },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -262,6 +274,17 @@ static int take_option(struct run_options *o, int opt, const char *arg)
 	case OPT_ANSWERS:
 		o->answers = arg;
 		return 0;
+	case OPT_STOP_KEY: {
+		double key;
+		if (!parse_double(arg, 1, 8, &key) || key != floor(key))
+			return bad("--stop-key '%s' must be a response key 1-8", arg);
+		o->stop_key = (int)key;
+		return 0;
+	}
+	case OPT_STOP_HOLD:
+		if (!parse_double(arg, 0, 60, &o->stop_hold_s))
+			return bad("--stop-hold '%s' must be 0-60 seconds", arg);
+		return 0;
 	default:
 		return QST_EXIT_USAGE;
 	}
@@ -271,7 +294,8 @@ static int take_option(struct run_options *o, int opt, const char *arg)
 static int parse_options(int argc, char **argv, struct run_options *o,
 			 const char *help)
 {
-	*o = (struct run_options){ .clock = QST_CLOCK_VIRTUAL, .participant = "healthy" };
+	*o = (struct run_options){ .clock = QST_CLOCK_VIRTUAL, .participant = "healthy",
+				   .stop_hold_s = 2.0 };
 	o->meta.thermode_area_cm2 = 9.0;
 	optind = 1;
 	opterr = 0;
@@ -407,10 +431,13 @@ static void print_check(FILE *f, const struct qst_session_summary *sum,
 	if (sum->n_steps)
 		print_steps(f, sum);
 	fprintf(f, "trials:    %d", sum->trials);
+	const char *sep = " (";
 	for (int p = 0; p < QST_PARAM_COUNT; p++)
-		if (sum->tests[p])
-			fprintf(f, "%s%s %d", p ? ", " : " (", qst_param_name(p), sum->tests[p]);
-	fprintf(f, ")\n");
+		if (sum->tests[p]) {
+			fprintf(f, "%s%s %d", sep, qst_param_name(p), sum->tests[p]);
+			sep = ", ";
+		}
+	fprintf(f, "%s\n", sum->trials ? ")" : "");
 	print_duration(f, "duration:  ", sum->duration_ns);
 	fprintf(f, " (virtual participant, 3 s per manual step; a real "
 		   "session takes longer where the operator does)\n");
@@ -427,16 +454,72 @@ static void print_check(FILE *f, const struct qst_session_summary *sum,
 	fprintf(f, "cut-offs:  %d   refusals: %d\n", sum->cutoffs, sum->refusals);
 }
 
-/* Dry run on the simulated station in virtual time, nothing recorded. */
-static int dry_run(const struct qst_session_config *base,
-		   struct qst_session_summary *sum)
+/* One run on the simulated station in virtual time, nothing recorded. */
+static int simulate(const struct qst_session_config *base,
+		    const struct qst_participant_profile *who,
+		    struct qst_session_summary *sum)
 {
 	struct qst_session_config cfg = *base;
 	cfg.out_path = NULL;
 	cfg.console = NULL;
 	cfg.operator_console = NULL; /* the dry run's answers come from the participant */
+	cfg.stop_request = NULL;
 	cfg.station.clock_mode = QST_CLOCK_VIRTUAL;
+	if (who)
+		cfg.station.participant = *who;
 	return qst_session_run(&cfg, sum);
+}
+
+/*
+ * The dry run: once with the session's participant (duration, trials), and
+ * once with one who never responds, so every ramp runs to its cut-off and
+ * the algometer to its ceiling — the protocol's worst case, which the
+ * supervisor's rules must hold for (issue: qst check rejects a protocol
+ * whose worst case breaks a rule). `worst` may be NULL.
+ */
+static int dry_run(const struct qst_session_config *base,
+		   struct qst_session_summary *sum,
+		   struct qst_session_summary *worst)
+{
+	struct qst_session_summary scratch;
+	struct qst_participant_profile none;
+	int err = simulate(base, NULL, sum);
+	if (err < 0)
+		return err;
+	if (!worst)
+		worst = &scratch;
+	err = qst_participant_profile_builtin("unresponsive", &none);
+	/* Its out-of-range series and cut-offs are expected: not news. */
+	enum qst_log_level level = qst_log_get_level();
+	if (level > QST_LOG_ERR)
+		qst_log_set_level(QST_LOG_ERR);
+	if (err == QST_OK)
+		err = simulate(base, &none, worst);
+	qst_log_set_level(level);
+	if (err < 0) {
+		static const char lead[] = "in the worst case (no responses, "
+					   "every ramp to its cut-off): ";
+		snprintf(sum->error, sizeof(sum->error), "%s%.*s", lead,
+			 (int)(sizeof(sum->error) - sizeof(lead)), worst->error);
+		sum->result = err;
+	}
+	return err;
+}
+
+static void print_worst_case(FILE *f, const struct qst_session_summary *w,
+			     const struct qst_thermal_limits *lim)
+{
+	fprintf(f, "worst case (no responses: every ramp to its cut-off):\n");
+	print_duration(f, "           ", w->duration_ns);
+	if (isfinite(w->min_commanded_c))
+		fprintf(f, ", %.1f to %.1f °C", w->min_commanded_c,
+			w->max_commanded_c);
+	fprintf(f, ", %.0f s above %.0f °C in %.0f min (budget %.0f s)",
+		w->max_dose_s, lim->dose_threshold_c, lim->dose_window_s / 60.0,
+		lim->dose_budget_s);
+	if (w->max_kpa > 0)
+		fprintf(f, ", algometer %.0f kPa", w->max_kpa);
+	fprintf(f, "\n");
 }
 
 int qst_cli_check(int argc, char **argv)
@@ -454,9 +537,12 @@ int qst_cli_check(int argc, char **argv)
 	}
 	cfg.meta.sex = 'F';
 	cfg.meta.age_years = 30;
-	struct qst_session_summary sum;
-	int err = dry_run(&cfg, &sum);
+	struct qst_session_summary sum, worst;
+	worst.result = QST_ERR_ARG; /* not run unless the typical run passes */
+	int err = dry_run(&cfg, &sum, &worst);
 	print_check(stdout, &sum, &cfg.limits);
+	if (worst.result != QST_ERR_ARG)
+		print_worst_case(stdout, &worst, &cfg.limits);
 	free(text);
 	if (err < 0) {
 		qst_cli_error("check failed: %s", sum.error);
@@ -476,12 +562,38 @@ static bool refuse_existing(const struct run_options *o)
 	return true;
 }
 
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* Ctrl-C, SIGTERM and SIGHUP become the emergency stop while a session
+ * runs. No SA_RESTART: a console read in progress returns at once. */
+static void catch_stop_signals(bool on, struct sigaction old[3])
+{
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	for (int i = 0; i < 3; i++) {
+		if (on)
+			sigaction(sigs[i], &sa, &old[i]);
+		else
+			sigaction(sigs[i], &old[i], NULL);
+	}
+}
+
 static int run_session(struct qst_session_config *cfg,
 		       const struct run_options *o)
 {
 	struct qst_session_summary sum;
+	struct sigaction old[3];
 	if (!o->skip_check) {
-		if (dry_run(cfg, &sum) < 0) {
+		if (dry_run(cfg, &sum, NULL) < 0) {
 			qst_cli_error("protocol check failed, nothing was run: %s", sum.error);
 			return qst_cli_exit_code(sum.result);
 		}
@@ -495,9 +607,15 @@ static int run_session(struct qst_session_config *cfg,
 	cfg->overwrite = o->overwrite;
 	cfg->console = stderr;
 	cfg->console_is_tty = isatty(fileno(stderr));
+	cfg->stop_request = &stop_flag;
+	cfg->estop_key = o->stop_key;
+	cfg->estop_hold_ns = qst_s_to_ns(o->stop_hold_s);
+	stop_flag = 0;
+	catch_stop_signals(true, old);
 	int64_t wall0 = qst_monotonic_ns();
 	int err = qst_session_run(cfg, &sum);
 	double wall = qst_ns_to_s(qst_monotonic_ns() - wall0);
+	catch_stop_signals(false, old);
 	if (err < 0)
 		qst_cli_error("session stopped: %s", sum.error);
 	if (sum.recorded) {

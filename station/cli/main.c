@@ -64,6 +64,8 @@ int qst_cli_exit_code(int err)
 	case QST_ERR_CHECKSUM:
 	case QST_ERR_DATA:
 		return QST_EXIT_FILE;
+	case QST_ERR_ABORTED:
+		return QST_EXIT_STOPPED;
 	default:
 		return QST_EXIT_ERROR;
 	}

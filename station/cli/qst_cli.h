@@ -14,6 +14,7 @@ enum qst_exit {
 	QST_EXIT_PROTOCOL = 3,  /* script error or a supervisor refusal */
 	QST_EXIT_DEVICE = 4,    /* device fault or timeout */
 	QST_EXIT_FILE = 5,      /* session file could not be written or read */
+	QST_EXIT_STOPPED = 6,   /* ended by the emergency stop */
 };
 
 /* Map a qst_err to the exit code a shell script sees. */

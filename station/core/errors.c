@@ -30,6 +30,8 @@ static const struct err_text err_table[] = {
 	{ QST_ERR_ABORTED, "QST_ERR_ABORTED", "aborted" },
 	{ QST_ERR_UNSUPPORTED, "QST_ERR_UNSUPPORTED", "not supported" },
 	{ QST_ERR_CHECKSUM, "QST_ERR_CHECKSUM", "checksum mismatch" },
+	{ QST_ERR_INTERRUPTED, "QST_ERR_INTERRUPTED",
+	  "the trial was interrupted and is to be repeated" },
 };
 
 static const struct err_text *find_err(int err)

@@ -35,6 +35,7 @@ enum qst_err {
 	QST_ERR_ABORTED = -14,  /* stopped on purpose (emergency stop, signal) */
 	QST_ERR_UNSUPPORTED = -15,
 	QST_ERR_CHECKSUM = -16,
+	QST_ERR_INTERRUPTED = -17, /* paused, then resumed: repeat the trial */
 };
 
 /* Human-readable text for an error code ("refused by the safety supervisor"). */

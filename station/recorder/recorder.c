@@ -46,6 +46,9 @@ static const char *const event_code_names[QST_EVC_COUNT] = {
 	[QST_EVC_CUE] = "cue",
 	[QST_EVC_PRESSURE_APPLY] = "pressure_apply",
 	[QST_EVC_PRESSURE_RELEASE] = "pressure_release",
+	[QST_EVC_EMERGENCY_STOP] = "emergency_stop",
+	[QST_EVC_PAUSE] = "pause",
+	[QST_EVC_RESUME] = "resume",
 };
 
 static const char *const event_source_names[QST_EVS_COUNT] = {

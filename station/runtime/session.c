@@ -58,6 +58,7 @@ enum wait_for {
 	WAIT_NOTHING,
 	WAIT_TEMPERATURE_NEAR,  /* measured within tol of target */
 	WAIT_PRESSURE_BELOW,    /* algometer below target (released) */
+	WAIT_KEY_RELEASED,      /* no response key held down */
 };
 
 struct session {
@@ -84,6 +85,12 @@ struct session {
 	int64_t last_rate_report_ns;
 	int64_t last_readback_ns;
 	double last_measured_c;
+	struct qst_dose_guard dose;
+	char step[96];             /* the script's current section */
+	int held_key;              /* response key held down, -1 none */
+	int64_t held_since_ns;
+	bool resumable;            /* the running method repeats a trial */
+	bool paused;               /* in a pause: a second stop ends it */
 	char err[512];
 	char status[160];
 };
@@ -116,6 +123,31 @@ static void record_event(struct session *s, int code, int source,
 	if (ret < 0)
 		qst_err("cannot record event %s: %s", qst_event_code_name(code),
 			qst_strerror(ret));
+}
+
+/* " in step 'Thermal pain thresholds', HPT trial 2" — where a refusal or
+ * an abort happened, so the operator (and qst check) can find it. */
+static void describe_step(const struct session *s, char *buf, size_t len)
+{
+	int n = 0;
+	buf[0] = '\0';
+	if (s->step[0])
+		n = snprintf(buf, len, " in step '%s'", s->step);
+	if (n >= 0 && (size_t)n < len && s->current_test >= 0 &&
+	    s->current_trial >= 0)
+		snprintf(buf + n, len - (size_t)n, "%s%s trial %d",
+			 s->step[0] ? ", " : " in ", qst_param_name(s->current_test),
+			 s->test_trials_done + 1);
+}
+
+/* A rule broken while stimulating: stop the thermode, record, end. */
+static int abort_stimulation(struct session *s, double value, const char *why)
+{
+	char where[160];
+	describe_step(s, where, sizeof(where));
+	qst_station_thermal_abort(s->st);
+	record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, value, NAN, why);
+	return fail(s, QST_ERR_LIMIT, "stimulation aborted%s: %s", where, why);
 }
 
 static void console_line(struct session *s, const char *fmt, ...)
@@ -248,14 +280,16 @@ static int on_temperature(struct session *s, const struct qst_event *ev)
 			return fail(s, ret, "cannot record temperature: %s",
 				    qst_strerror(ret));
 	}
-	char why[160];
+	char why[200];
 	if (qst_supervisor_check_readback(&s->cfg->limits, measured, why,
-					  sizeof(why)) < 0) {
-		qst_station_thermal_abort(s->st);
-		record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, measured,
-			     NAN, why);
-		return fail(s, QST_ERR_LIMIT, "stimulation aborted: %s", why);
-	}
+					  sizeof(why)) < 0)
+		return abort_stimulation(s, measured, why);
+	qst_dose_note(&s->dose, ev->t_ns, measured);
+	double dose = qst_dose_exposed_s(&s->dose, ev->t_ns - s->dose.window_ns,
+					 ev->t_ns);
+	s->sum->max_dose_s = fmax(s->sum->max_dose_s, dose);
+	if (qst_dose_check_now(&s->dose, ev->t_ns, why, sizeof(why)) < 0)
+		return abort_stimulation(s, measured, why);
 	console_status(s, measured);
 	return QST_OK;
 }
@@ -319,6 +353,8 @@ static int64_t readback_deadline(const struct session *s, int64_t now)
 				 lim->readback_idle_timeout_ns);
 }
 
+static int pause_session(struct session *s, int code, const char *why);
+
 static int watchdog_fault(struct session *s, int64_t now)
 {
 	qst_station_thermal_abort(s->st);
@@ -326,7 +362,125 @@ static int watchdog_fault(struct session *s, int64_t now)
 	char msg[128];
 	snprintf(msg, sizeof(msg), "no thermode readback for %.0f ms", silent_ms);
 	record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, NAN, NAN, msg);
-	return fail(s, QST_ERR_DEVICE, "stimulation aborted: %s", msg);
+	return pause_session(s, QST_ERR_DEVICE, msg);
+}
+
+/* ------------------------------------------------------ emergency stop */
+
+static bool stop_requested(const struct session *s)
+{
+	return s->cfg->stop_request && *s->cfg->stop_request;
+}
+
+/* Stimulators stop first, then everything else: the abort command is the
+ * first thing on the wire (qst-domain.md §8.2 interlock 4). */
+static int emergency_stop(struct session *s, int source, const char *why)
+{
+	qst_station_thermal_abort(s->st);
+	s->sum->stop_abort_mono_ns = qst_monotonic_ns();
+	qst_station_hand_release(s->st);
+	record_event(s, QST_EVC_EMERGENCY_STOP, source, NAN, NAN, why);
+	console_line(s, "EMERGENCY STOP (%s): the thermode was stopped and "
+		     "returns to baseline", why);
+	return pause_session(s, QST_ERR_ABORTED, why);
+}
+
+/* The response device's stop: the stop key, or any key held down long. */
+static int check_key_stop(struct session *s, const struct qst_event *ev)
+{
+	const struct qst_session_config *c = s->cfg;
+	char why[96];
+	if (ev && ev->u.button.pressed && c->estop_key > 0 &&
+	    ev->u.button.key == c->estop_key) {
+		snprintf(why, sizeof(why), "response key %d (the stop key)",
+			 c->estop_key);
+		return emergency_stop(s, QST_EVS_PARTICIPANT, why);
+	}
+	if (ev && ev->u.button.pressed) {
+		s->held_key = ev->u.button.key;
+		s->held_since_ns = ev->t_ns;
+	} else if (ev && ev->u.button.key == s->held_key) {
+		s->held_key = -1;
+	}
+	int64_t now = qst_station_now(s->st);
+	if (s->held_key >= 0 && c->estop_hold_ns > 0 &&
+	    now - s->held_since_ns >= c->estop_hold_ns) {
+		snprintf(why, sizeof(why), "response key %d held for %.1f s",
+			 s->held_key, qst_ns_to_s(now - s->held_since_ns));
+		s->held_key = -1;
+		return emergency_stop(s, QST_EVS_PARTICIPANT, why);
+	}
+	return QST_OK;
+}
+
+/* When the pump must look again, whatever the devices say. */
+static int64_t stop_check_due(const struct session *s, int64_t now)
+{
+	int64_t due = INT64_MAX;
+	if (s->held_key >= 0 && s->cfg->estop_hold_ns > 0)
+		due = s->held_since_ns + s->cfg->estop_hold_ns;
+	if (s->cfg->stop_request && s->cfg->station.clock_mode == QST_CLOCK_REAL &&
+	    now + QST_ESTOP_POLL_NS < due)
+		due = now + QST_ESTOP_POLL_NS;
+	return due;
+}
+
+static int pump(struct session *s, int64_t deadline, struct qst_press *press,
+		enum wait_for what, double target, double tol);
+
+static bool operator_resumes(struct session *s, const char *why)
+{
+	if (!s->cfg->operator_console || !s->resumable)
+		return false;
+	char text[320];
+	snprintf(text, sizeof(text), "SESSION PAUSED: %s. Resume and repeat the "
+		 "interrupted trial? (y = resume, n = end the session)", why);
+	struct qst_question q = { .test = s->current_test, .kind = QST_ANSWER_YESNO,
+				  .text = text, .stimulus = QST_STIM_NONE,
+				  .stimulus_value = NAN };
+	struct qst_answer a;
+	memset(&a, 0, sizeof(a));
+	clearerr(s->cfg->operator_console->in); /* a read cut by Ctrl-C */
+	if (qst_console_ask(s->cfg->operator_console, &q, &a) < 0 ||
+	    stop_requested(s))
+		return false;
+	return !a.not_done && a.value == 1.0;
+}
+
+/*
+ * Issue 7 items 2 and 3: after a fault or a stop the thermode has been
+ * aborted; the session waits for the operator, who resumes (the method
+ * repeats the trial) or ends it. Never silently continued: without an
+ * operator console, or in a method that cannot repeat, it ends.
+ */
+static int pause_session(struct session *s, int code, const char *why)
+{
+	if (s->cfg->stop_request)
+		*s->cfg->stop_request = 0;
+	if (s->paused) /* a stop while paused ends the session */
+		return fail(s, code, "%s while paused; the session was ended", why);
+	record_event(s, QST_EVC_PAUSE, QST_EVS_STATION, code, NAN, why);
+	s->paused = true;
+	bool resume = operator_resumes(s, why);
+	int ret = QST_OK;
+	if (resume) {
+		/* Back at baseline before anything else is stimulated. */
+		int64_t deadline = qst_station_now(s->st) + 60 * QST_NS_PER_S;
+		ret = pump(s, deadline, NULL, WAIT_TEMPERATURE_NEAR, s->neutral_c, 0.5);
+	}
+	s->paused = false;
+	if (!resume)
+		return fail(s, code, "%s: %s; the session was ended",
+			    code == QST_ERR_ABORTED ? "emergency stop" :
+						      "stimulation aborted", why);
+	if (ret < 0)
+		return ret;
+	if (ret == 0)
+		return fail(s, QST_ERR_DEVICE, "%s; the thermode did not return "
+			    "to baseline within 60 s", why);
+	record_event(s, QST_EVC_RESUME, QST_EVS_OPERATOR, NAN, NAN, why);
+	console_line(s, "resumed: the interrupted trial is repeated");
+	return fail(s, QST_ERR_INTERRUPTED, "%s; resumed", why);
 }
 
 /* Pump device events until a key press (if press != NULL), a temperature
@@ -337,20 +491,27 @@ static int pump(struct session *s, int64_t deadline, struct qst_press *press,
 		enum wait_for what, double target, double tol)
 {
 	for (;;) {
+		if (stop_requested(s))
+			return emergency_stop(s, QST_EVS_OPERATOR,
+					      "the operator's stop (Ctrl-C)");
+		int ret = check_key_stop(s, NULL);
+		if (ret < 0)
+			return ret;
 		int64_t now = qst_station_now(s->st);
 		int64_t watchdog = readback_deadline(s, now);
 		if (now >= watchdog)
 			return watchdog_fault(s, now);
 		if (now >= deadline)
 			return 0;
+		int64_t until = deadline < watchdog ? deadline : watchdog;
+		int64_t stop_due = stop_check_due(s, now);
 		struct qst_event ev;
-		int got = qst_station_next_event(s->st, deadline < watchdog ?
-						 deadline : watchdog, &ev);
+		int got = qst_station_next_event(s->st, stop_due < until ? stop_due :
+						 until, &ev);
 		if (got < 0)
 			return fail(s, got, "station: %s", qst_strerror(got));
 		if (got == 0)
 			continue;
-		int ret = QST_OK;
 		switch (ev.type) {
 		case QST_EV_TEMPERATURE:
 			ret = on_temperature(s, &ev);
@@ -370,6 +531,10 @@ static int pump(struct session *s, int64_t deadline, struct qst_press *press,
 			record_event(s, ev.u.button.pressed ? QST_EVC_RESPONSE_PRESS :
 							     QST_EVC_RESPONSE_RELEASE,
 				     QST_EVS_RESPONSE, ev.u.button.key, rt, NULL);
+			if ((ret = check_key_stop(s, &ev)) < 0)
+				return ret;
+			if (what == WAIT_KEY_RELEASED && s->held_key < 0)
+				return 1;
 			if (press && ev.u.button.pressed) {
 				*press = (struct qst_press){ ev.t_ns, ev.u.button.key, rt };
 				return 1;
@@ -399,11 +564,14 @@ static int64_t rig_now(void *rig)
 
 static int refuse(struct session *s, const char *why)
 {
+	char where[160];
+	describe_step(s, where, sizeof(where));
 	s->sum->refusals++;
 	record_event(s, QST_EVC_REFUSAL, QST_EVS_SUPERVISOR, NAN, NAN, why);
 	/* Whatever was running, the thermode goes back to baseline. */
 	qst_station_thermal_abort(s->st);
-	return fail(s, QST_ERR_LIMIT, "refused by the safety supervisor: %s", why);
+	return fail(s, QST_ERR_LIMIT, "refused by the safety supervisor%s: %s",
+		    where, why);
 }
 
 static void note_envelope(struct session *s, double c, double rate)
@@ -428,6 +596,9 @@ static int rig_ramp(void *rig, double target_c, double rate_c_s,
 	int64_t now = qst_station_now(s->st);
 	double from = isnan(s->last_measured_c) ? commanded_at(s, now) :
 						  s->last_measured_c;
+	if (qst_dose_check_stimulus(&s->dose, now, from, target_c, rate_c_s, hold_s,
+				    return_c_s, s->neutral_c, why, sizeof(why)) < 0)
+		return refuse(s, why);
 	int ret = qst_station_thermal_ramp(s->st, target_c, rate_c_s, hold_s,
 					   return_c_s);
 	if (ret < 0)
@@ -500,9 +671,25 @@ static int rig_trial_begin(void *rig)
 	return s->current_trial;
 }
 
+/* A press still held may turn into the stop; then it was no answer and
+ * the trial must not be kept. Wait until the key is up or the stop. Not
+ * in TSL, where the press reverses the ramp at once: there the press that
+ * began a stop stays the answer of its ramp, beside the stop event. */
+static int await_key_release(struct session *s, int test)
+{
+	if (test == QST_TSL || s->held_key < 0 || s->cfg->estop_hold_ns <= 0)
+		return QST_OK;
+	int64_t deadline = s->held_since_ns + s->cfg->estop_hold_ns + QST_NS_PER_MS;
+	int ret = pump(s, deadline, NULL, WAIT_KEY_RELEASED, NAN, NAN);
+	return ret < 0 ? ret : QST_OK;
+}
+
 static int rig_trial_end(void *rig, const struct qst_trial_record *t)
 {
 	struct session *s = rig;
+	int held = await_key_release(s, t->test);
+	if (held < 0)
+		return held;
 	record_event(s, QST_EVC_TRIAL_END, QST_EVS_STATION, t->test,
 		     t->value_measured, NULL);
 	s->sum->trials++;
@@ -566,6 +753,9 @@ static int rig_ask(void *rig, const struct qst_question *q, struct qst_answer *a
 	if (s->cfg->operator_console) {
 		ret = qst_console_ask(s->cfg->operator_console, q, a);
 		source = QST_EVS_OPERATOR;
+		if (stop_requested(s)) /* Ctrl-C while the console waited */
+			return emergency_stop(s, QST_EVS_OPERATOR,
+					      "the operator's stop (Ctrl-C)");
 		if (ret < 0)
 			return fail(s, ret, "operator console: %s",
 				    s->cfg->operator_console->error);
@@ -754,6 +944,7 @@ static int host_section(void *user, const char *title, char *errbuf,
 	(void)errlen;
 	struct qst_session_summary *sum = s->sum;
 	sum->sections++;
+	snprintf(s->step, sizeof(s->step), "%s", title);
 	if (sum->n_steps < QST_SUMMARY_MAX_STEPS) {
 		struct qst_step_summary *step = &sum->steps[sum->n_steps++];
 		snprintf(step->title, sizeof(step->title), "%s", title);
@@ -786,6 +977,7 @@ static int run_test(struct session *s, int test, int ret_of_method)
 
 static int begin_test(struct session *s, int test, int trials)
 {
+	s->resumable = false;
 	s->current_test = test;
 	s->test_trials_done = 0;
 	s->test_trials_total = trials;
@@ -798,6 +990,7 @@ static int host_limits(void *user, const struct qst_limits_params *p,
 {
 	struct session *s = user;
 	int test = begin_test(s, p->test, p->repetitions);
+	s->resumable = true;
 	int ret = run_test(s, test, qst_method_limits(&rig_ops, s, p));
 	return host_error(s, ret, errbuf, errlen);
 }
@@ -807,6 +1000,7 @@ static int host_tsl(void *user, const struct qst_tsl_params *p, char *errbuf,
 {
 	struct session *s = user;
 	int test = begin_test(s, QST_TSL, 2 * p->pairs);
+	s->resumable = true;
 	int ret = run_test(s, test, qst_method_tsl(&rig_ops, s, p));
 	return host_error(s, ret, errbuf, errlen);
 }
@@ -863,6 +1057,7 @@ static int host_ppt(void *user, const struct qst_ppt_params *p, char *errbuf,
 {
 	struct session *s = user;
 	int test = begin_test(s, QST_PPT, p->trials);
+	s->resumable = true;
 	int ret = qst_station_pressure_zero(s->st);
 	if (ret == QST_OK)
 		ret = qst_station_pressure_rate(s->st, 100.0);
@@ -948,11 +1143,13 @@ static void finish(struct session *s, int result)
 	if (result < 0) {
 		/* Whatever stopped the script, no stimulus outlives it. */
 		qst_station_thermal_abort(s->st);
-		record_event(s, result == QST_ERR_LIMIT ? QST_EVC_REFUSAL :
-			     QST_EVC_SCRIPT_ERROR, QST_EVS_STATION, result, NAN, m->error);
+		/* A refusal or abort was recorded where it happened, once. */
+		if (result != QST_ERR_LIMIT)
+			record_event(s, QST_EVC_SCRIPT_ERROR, QST_EVS_STATION,
+				     result, NAN, m->error);
 	}
 	record_event(s, QST_EVC_SESSION_END, QST_EVS_STATION, result, NAN,
-		     result < 0 ? "ended by an error" : "complete");
+		     result < 0 ? m->error : "complete");
 	if (s->rec) {
 		int ret = qst_recorder_close(s->rec, result == QST_OK);
 		s->rec = NULL;
@@ -994,6 +1191,8 @@ int qst_session_run(const struct qst_session_config *cfg,
 	s->current_test = -1;
 	s->neutral_c = 32.0;
 	s->last_measured_c = NAN;
+	s->held_key = -1;
+	qst_dose_init(&s->dose, &cfg->limits);
 	qst_rng_seed(&s->rng, cfg->station.seed ^ UINT64_C(0x5e55));
 	int ret = qst_station_open_simulated(&cfg->station, &s->st, summary->error,
 					     sizeof(summary->error));

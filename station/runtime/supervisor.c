@@ -23,6 +23,9 @@ void qst_thermal_limits_default(struct qst_thermal_limits *lim)
 		.readback_timeout_ns = 500 * QST_NS_PER_MS,
 		.readback_idle_timeout_ns = 2500 * QST_NS_PER_MS,
 		.max_kpa = 2200.0,
+		.dose_threshold_c = 45.0,
+		.dose_budget_s = 120.0,
+		.dose_window_s = 600.0,
 	};
 }
 
