@@ -27,6 +27,7 @@ enum qst_event_type {
 	QST_EV_DEVICE_TEXT = 3, /* a reply line from a device (identity, read-back) */
 	QST_EV_DEVICE_FAULT = 4,
 	QST_EV_PRESSURE = 5,    /* algometer reading */
+	QST_EV_LINK_NOISE = 6,  /* the driver discarded corrupt bytes to resync */
 };
 
 #define QST_THERMODE_ZONES 5
@@ -57,6 +58,7 @@ struct qst_event {
 		struct qst_temp_reading temp;
 		struct qst_button_reading button;
 		struct qst_pressure_reading pressure;
+		uint64_t noise_bytes; /* LINK_NOISE: discarded in this chunk */
 		char text[QST_EVENT_TEXT_MAX];
 	} u;
 };
@@ -72,6 +74,7 @@ struct qst_event_sink {
 /* ------------------------------------------------------------- transports */
 
 struct qst_transport;
+struct qst_wirelog;
 
 struct qst_transport_ops {
 	const char *name;
@@ -89,6 +92,9 @@ struct qst_transport {
 	const struct qst_transport_ops *ops;
 	char description[96]; /* e.g. "pipe:tcs2-sim" or "/dev/ttyACM0" */
 	void *priv;
+	/* The wire log tapping this link, or NULL (qst_wirelog_attach). */
+	struct qst_wirelog *wirelog;
+	int wire_role;
 };
 
 /*
@@ -131,6 +137,13 @@ struct qst_thermal_ops {
 		    double hold_s, double return_c_s);
 	/* Stop stimulating now and go back to neutral. */
 	int (*abort)(struct qst_dev *dev);
+	/*
+	 * Temperatures (°C) and rates (°C/s) reach the device rounded to
+	 * multiples of this (TCS II: 0.1); 0 when they go as given. Whoever
+	 * models the commanded profile rounds the same way, or a rate of
+	 * 0.06 °C/s played as 0.1 °C/s drifts from its model by 2 °C in 50 s.
+	 */
+	double resolution;
 };
 
 /* Operations a pressure algometer offers (force gauge + probe). */
@@ -204,6 +217,10 @@ const struct qst_driver *qst_driver_find(const char *name);
 
 /* Emit an event through dev->sink with dev->index filled in. */
 void qst_dev_emit(struct qst_dev *dev, struct qst_event *ev);
+/* Emit QST_EV_LINK_NOISE when a parser's discard count grew from before
+ * to after while a chunk was parsed. */
+void qst_dev_emit_noise(struct qst_dev *dev, unsigned long before,
+			unsigned long after, int64_t t_ns);
 /* Write a command to the device's transport (logs it at spew level). */
 int qst_dev_send(struct qst_dev *dev, const void *buf, size_t len);
 

@@ -48,6 +48,18 @@ void qst_dev_emit(struct qst_dev *dev, struct qst_event *ev)
 		dev->sink.fn(ev, dev->sink.user);
 }
 
+void qst_dev_emit_noise(struct qst_dev *dev, unsigned long before,
+			unsigned long after, int64_t t_ns)
+{
+	if (after <= before)
+		return;
+	struct qst_event ev = { .t_ns = t_ns, .type = QST_EV_LINK_NOISE };
+	ev.u.noise_bytes = after - before;
+	qst_dbg("%s: %lu corrupt bytes discarded", dev->driver->name,
+		after - before);
+	qst_dev_emit(dev, &ev);
+}
+
 /* Printable form of command bytes for the spew log: binary as \xNN. */
 static void escape_bytes(const uint8_t *p, size_t len, char *out, size_t cap)
 {

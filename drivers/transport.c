@@ -5,6 +5,7 @@
 #define LOG_PREFIX "transport: "
 
 #include "qst_drivers.h"
+#include "qst_wirelog.h"
 
 int qst_transport_write(struct qst_transport *t, const void *buf, size_t len,
 			unsigned timeout_ms)
@@ -13,7 +14,11 @@ int qst_transport_write(struct qst_transport *t, const void *buf, size_t len,
 		return QST_ERR_ARG;
 	if (len == 0)
 		return QST_OK;
-	return t->ops->write(t, buf, len, timeout_ms);
+	int ret = t->ops->write(t, buf, len, timeout_ms);
+	if (t->wirelog)
+		qst_wirelog_add(t->wirelog, t->wire_role, QST_WIRE_TX, buf, len,
+				ret);
+	return ret;
 }
 
 ssize_t qst_transport_read(struct qst_transport *t, void *buf, size_t cap)
@@ -22,7 +27,13 @@ ssize_t qst_transport_read(struct qst_transport *t, void *buf, size_t cap)
 		return QST_ERR_ARG;
 	if (cap == 0)
 		return 0;
-	return t->ops->read(t, buf, cap);
+	ssize_t n = t->ops->read(t, buf, cap);
+	/* Nothing waiting is not a chunk; an error is, so the log shows
+	 * where a link was lost. */
+	if (t->wirelog && n != 0)
+		qst_wirelog_add(t->wirelog, t->wire_role, QST_WIRE_RX, buf,
+				n > 0 ? (size_t)n : 0, n > 0 ? QST_OK : (int)n);
+	return n;
 }
 
 int qst_transport_fd(struct qst_transport *t)

@@ -21,6 +21,7 @@
 #include "qst_drivers.h"
 #include "qst_participant.h"
 #include "qst_sim.h"
+#include "qst_wirelog.h"
 
 /* ----------------------------------------------------------- event queue */
 
@@ -60,13 +61,30 @@ struct qst_station_config {
 	uint64_t seed;                        /* simulation and jitter RNG */
 	struct qst_participant_profile participant;
 	double probe_area_cm2;                /* algometer probe, default 1 cm² (§2.9) */
+	/* Simulation only: a fault each simulated device develops
+	 * (docs/simulation.md); kind NONE for a healthy device. */
+	struct qst_sim_fault faults[QST_ROLE_COUNT];
+	/* Borrowed: every device link is tapped into it, NULL for none. */
+	struct qst_wirelog *wirelog;
 };
+
+/* The role's name: "thermal", "response", "pressure", "vibration". */
+const char *qst_role_name(enum qst_role role);
+/* What the operator calls the device: "thermode", "response pad", ... */
+const char *qst_role_noun(enum qst_role role);
+/*
+ * Parse a simulated fault "[ROLE:]KIND@SECONDS[:ARG]" (role thermal unless
+ * given) into cfg->faults; QST_ERR_ARG with the reason in err.
+ */
+int qst_station_parse_fault(struct qst_station_config *cfg, const char *spec,
+			    char *err, size_t errlen);
 
 struct qst_station {
 	struct qst_clock clock;
 	struct qst_evq queue;
 	struct qst_dev dev[QST_ROLE_COUNT];
 	bool dev_open[QST_ROLE_COUNT];
+	bool link_lost[QST_ROLE_COUNT];       /* reported once, then not read */
 	/* simulation (every station is simulated until the drivers issue) */
 	struct qst_tcs2_sim *tcs2_sim;
 	struct qst_xid_sim *xid_sim;
@@ -74,6 +92,7 @@ struct qst_station {
 	struct qst_fgen_sim *fgen_sim;
 	double probe_area_cm2;
 	int64_t poll_due[QST_ROLE_COUNT];     /* drivers that must be asked */
+	struct qst_wirelog *wirelog;          /* borrowed, or NULL */
 	struct qst_participant *participant;
 	/* guards devices, simulators and participant against the I/O thread */
 	pthread_mutex_t lock;
@@ -106,6 +125,8 @@ int qst_station_thermal_ramp(struct qst_station *st, double target_c,
 int qst_station_thermal_neutral(struct qst_station *st, double celsius);
 int qst_station_thermal_max(struct qst_station *st, double celsius);
 int qst_station_thermal_abort(struct qst_station *st);
+/* A temperature or rate as the thermode will play it (its resolution). */
+double qst_station_thermal_as_played(struct qst_station *st, double value);
 int qst_station_response_reset(struct qst_station *st);
 
 int qst_station_pressure_zero(struct qst_station *st);

@@ -23,6 +23,20 @@ struct qst_thermal_limits {
 	double readback_margin_c; /* readback beyond the limits by this → abort, default 1 °C */
 	int64_t readback_timeout_ns; /* stimulating: no readback for this long → abort, default 500 ms (§8.2 interlock 3) */
 	int64_t readback_idle_timeout_ns; /* idle (1 Hz stream): default 2.5 s */
+	/* Tracking (§8.2 interlock 3): while a stimulus runs, readback further
+	 * than track_tol_c from the command for track_time_ns → abort.
+	 * Defaults 2 °C and 1 s, the interlock's own numbers. */
+	double track_tol_c;
+	int64_t track_time_ns;
+	/* After a fault the thermode is sent to this neutral, default 32 °C
+	 * (§8.2 interlock 5). */
+	double safe_neutral_c;
+	/* Corrupt data on a device link: a stretch of noise reports no more
+	 * than link_noise_gap_ns apart that lasts link_noise_max_ns is a
+	 * fault; shorter ones are resynchronised and counted. Defaults
+	 * 250 ms and 1 s [U]: our choice, see supervisor.c. */
+	int64_t link_noise_gap_ns;
+	int64_t link_noise_max_ns;
 	double max_kpa;        /* algometer backstop, default 2200 kPa: above the
 				* PPT method's 2000 kPa cut-off (§8.3 device
 				* maximum), so a censored trial ends normally and
@@ -48,6 +62,45 @@ int qst_supervisor_check_neutral(const struct qst_thermal_limits *lim,
 /* A measured readback outside the limits (plus margin): QST_ERR_LIMIT. */
 int qst_supervisor_check_readback(const struct qst_thermal_limits *lim,
 				  double measured_c, char *why, size_t whylen);
+
+/*
+ * The tracking check (§8.2 interlock 3), fed one readback sample at a
+ * time while a stimulus runs: QST_ERR_LIMIT once |measured − commanded|
+ * has stayed above track_tol_c for track_time_ns, with `why` saying how
+ * far and how long ("thermode readback 38.2 °C diverges from command
+ * 45.0 °C by 6.8 °C for 1.00 s"). A sample within tolerance, or a NaN,
+ * ends the excursion. Reset between stimuli.
+ */
+struct qst_tracking {  /* zeroed or reset: no excursion */
+	bool out;          /* the last sample was beyond tolerance */
+	int64_t since_ns;  /* first sample of the excursion */
+};
+
+void qst_tracking_reset(struct qst_tracking *tr);
+int qst_supervisor_check_tracking(const struct qst_thermal_limits *lim,
+				  struct qst_tracking *tr, int64_t t_ns,
+				  double measured_c, double commanded_c,
+				  char *why, size_t whylen);
+
+/*
+ * Corrupt data on a link (a driver resynchronised past `bytes` bytes at
+ * t_ns). Returns 1 when this report starts a new stretch of noise (worth
+ * recording), 0 when it continues one, QST_ERR_LIMIT once the stretch
+ * has lasted link_noise_max_ns (`why` names the device, how long and how
+ * many bytes).
+ */
+struct qst_link_noise {  /* zeroed or reset: a clean link */
+	bool noisy;
+	int64_t first_ns;   /* start of the current stretch */
+	int64_t last_ns;
+	uint64_t bytes;     /* discarded in the current stretch */
+};
+
+void qst_link_noise_reset(struct qst_link_noise *ln);
+int qst_supervisor_check_noise(const struct qst_thermal_limits *lim,
+			       struct qst_link_noise *ln, const char *device,
+			       int64_t t_ns, uint64_t bytes, char *why,
+			       size_t whylen);
 
 /* An algometer reading above the pressure ceiling: QST_ERR_LIMIT. */
 int qst_supervisor_check_pressure(const struct qst_thermal_limits *lim,

@@ -32,6 +32,7 @@
 
 #include "../mark10/protocol.h"
 #include "qst_sim.h"
+#include "sim_fault.h"
 #include "sim_outq.h"
 
 #define PHYSICS_STEP_NS QST_NS_PER_MS
@@ -87,6 +88,7 @@ struct qst_mark10_sim {
 	size_t n_replies;
 	int64_t busy_until_ns;
 	struct qst_sim_outq out;
+	struct qst_sim_fault_state fault;
 };
 
 /* -------------------------------------------------------------- physics */
@@ -223,8 +225,9 @@ static void send_due_replies(struct qst_mark10_sim *sim, int64_t t_ns)
 {
 	size_t n = 0;
 	while (n < sim->n_replies && sim->replies[n].due_ns <= t_ns) {
-		qst_sim_outq_send(&sim->out, sim->fd, sim->replies[n].text,
-				  sim->replies[n].len, "mark10-sim");
+		qst_sim_fault_send(&sim->fault, &sim->out, sim->fd,
+				   sim->replies[n].text, sim->replies[n].len,
+				   sim->replies[n].due_ns);
 		n++;
 	}
 	if (n == 0)
@@ -404,6 +407,8 @@ int qst_mark10_sim_new(int fd, const struct qst_mark10_sim_config *cfg,
 	sim->busy_until_ns = t0_ns;
 	sim->unit = QST_MARK10_UNIT_LBF;
 	sim->mode = MODE_CUR;
+	struct qst_sim_fault none = { .kind = QST_SIM_FAULT_NONE };
+	qst_sim_fault_arm(&sim->fault, &none, "mark10-sim");
 	*out = sim;
 	return QST_OK;
 }
@@ -413,7 +418,8 @@ void qst_mark10_sim_free(struct qst_mark10_sim *sim)
 	if (!sim)
 		return;
 	qst_sim_outq_free(&sim->out);
-	close(sim->fd);
+	if (sim->fd >= 0)
+		close(sim->fd);
 	free(sim);
 }
 
@@ -421,11 +427,20 @@ void qst_mark10_sim_step(struct qst_mark10_sim *sim, int64_t t_ns)
 {
 	if (!sim || t_ns < sim->now_ns)
 		return;
-	qst_sim_outq_flush(&sim->out, sim->fd, "mark10-sim");
+	if (qst_sim_fault_link_gone(&sim->fault, &sim->fd, t_ns)) {
+		physics_to(sim, t_ns);
+		sim->n_replies = 0;
+		return;
+	}
+	bool talks = qst_sim_fault_talks(&sim->fault, t_ns);
+	if (talks)
+		qst_sim_outq_flush(&sim->out, sim->fd, "mark10-sim");
 	physics_to(sim, t_ns);
 	send_due_replies(sim, t_ns);
-	qst_sim_read_commands(sim->fd, take_byte, sim);
+	if (talks)
+		qst_sim_read_commands(sim->fd, take_byte, sim);
 	send_due_replies(sim, t_ns);
+	qst_sim_fault_noise(&sim->fault, &sim->out, sim->fd, t_ns);
 }
 
 /* A command waiting to be read: the device turns to it at once, so a
@@ -440,7 +455,20 @@ int64_t qst_mark10_sim_next_due(const struct qst_mark10_sim *sim)
 {
 	if (!sim)
 		return QST_SIM_NEVER;
-	if (qst_sim_outq_pending(&sim->out) > 0 || input_waiting(sim->fd))
+	int64_t fault = qst_sim_fault_next_due(&sim->fault);
+	/* A stalled gauge leaves commands unread: nothing to step for. */
+	if (qst_sim_fault_talks(&sim->fault, sim->now_ns) &&
+	    (qst_sim_outq_pending(&sim->out) > 0 || input_waiting(sim->fd)))
 		return sim->now_ns;
-	return sim->n_replies ? sim->replies[0].due_ns : QST_SIM_NEVER;
+	int64_t reply = sim->n_replies ? sim->replies[0].due_ns : QST_SIM_NEVER;
+	return reply < fault ? reply : fault;
+}
+
+int qst_mark10_sim_set_fault(struct qst_mark10_sim *sim,
+			     const struct qst_sim_fault *fault)
+{
+	if (!sim || !fault || fault->kind == QST_SIM_FAULT_DIVERGE)
+		return QST_ERR_ARG;
+	qst_sim_fault_arm(&sim->fault, fault, "mark10-sim");
+	return QST_OK;
 }

@@ -18,6 +18,45 @@
 #include "qst_core.h"
 #include "qst_drivers.h"
 
+/* ------------------------------------ fault injection (simulation only) */
+
+/*
+ * A fault a simulated device develops on the virtual (or real) clock, to
+ * test what the station does when a real one misbehaves
+ * (docs/simulation.md). One per simulator; seeded, so deterministic.
+ */
+enum qst_sim_fault_kind {
+	QST_SIM_FAULT_NONE = 0,
+	/* From at_ns the device reads no command and sends nothing (a hung
+	 * firmware); what it was doing physically goes on. */
+	QST_SIM_FAULT_STALL = 1,
+	/* At at_ns the device end of the link closes: host reads see the
+	 * end of the stream, host writes fail. */
+	QST_SIM_FAULT_DISCONNECT = 2,
+	/* From at_ns for arg seconds (0: for good) noise on the device→host
+	 * line: 1–3 random bytes inserted into every message, and a burst of
+	 * 1–8 random bytes between messages every 10 ms. */
+	QST_SIM_FAULT_GARBAGE = 3,
+	/* TCS II only: from at_ns the plate stops following the command and
+	 * settles, through its usual lag and slew limits, at the temperature
+	 * it had at at_ns plus arg °C (0: it stays where it was). The
+	 * readback reports the plate truthfully. */
+	QST_SIM_FAULT_DIVERGE = 4,
+};
+
+struct qst_sim_fault {
+	enum qst_sim_fault_kind kind;
+	int64_t at_ns;
+	double arg;
+	uint64_t seed;  /* the garbage bytes */
+};
+
+const char *qst_sim_fault_kind_name(enum qst_sim_fault_kind kind);
+/* "KIND@SECONDS[:ARG]", e.g. "stall@52.5", "diverge@40:-8"; QST_ERR_ARG
+ * with the reason in err. */
+int qst_sim_fault_parse(const char *spec, struct qst_sim_fault *out,
+			char *err, size_t errlen);
+
 /* ------------------------------------------- simulated QST.Lab TCS II */
 
 struct qst_tcs2_sim_config {
@@ -41,6 +80,9 @@ int64_t qst_tcs2_sim_next_due(const struct qst_tcs2_sim *sim);
 double qst_tcs2_sim_plate_c(const struct qst_tcs2_sim *sim);
 /* True while a stimulus (L) runs: ramp, hold or return. */
 bool qst_tcs2_sim_stimulating(const struct qst_tcs2_sim *sim);
+/* Arm a fault (any kind); replaces one armed before. */
+int qst_tcs2_sim_set_fault(struct qst_tcs2_sim *sim,
+			   const struct qst_sim_fault *fault);
 
 /* ------------------------------------------------ simulated Cedrus XID */
 
@@ -53,6 +95,9 @@ int qst_xid_sim_schedule(struct qst_xid_sim *sim, int64_t t_ns, int key,
 			 bool pressed);
 void qst_xid_sim_step(struct qst_xid_sim *sim, int64_t t_ns);
 int64_t qst_xid_sim_next_due(const struct qst_xid_sim *sim);
+/* Stall, disconnect or garbage; key events due while stalled are lost. */
+int qst_xid_sim_set_fault(struct qst_xid_sim *sim,
+			  const struct qst_sim_fault *fault);
 
 /* --------------------------------- simulated Mark-10 force gauge (PPT) */
 
@@ -77,6 +122,9 @@ void qst_mark10_sim_hand_press(struct qst_mark10_sim *sim, int64_t t_ns,
 void qst_mark10_sim_hand_release(struct qst_mark10_sim *sim, int64_t t_ns);
 /* The true force on the probe now, N. */
 double qst_mark10_sim_force_n(const struct qst_mark10_sim *sim);
+/* Stall, disconnect or garbage. */
+int qst_mark10_sim_set_fault(struct qst_mark10_sim *sim,
+			     const struct qst_sim_fault *fault);
 
 /* ------------------------ simulated SCPI function generator (vibration) */
 

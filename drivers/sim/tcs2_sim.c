@@ -24,6 +24,10 @@
  *   1 Hz schedule resumes 1 s after the last 100 Hz line. `Y` is ignored.
  * - Replies and stream lines carry the documented CR prefix and nothing
  *   after them (trailing bytes are gap G2).
+ * - Injected faults (qst_tcs2_sim_set_fault, docs/simulation.md): a
+ *   stalled device keeps its plate on the profile it was running but reads
+ *   and says nothing; a diverging plate settles at its temperature at the
+ *   fault plus the drift, whatever is commanded, `A` included.
  */
 #define LOG_PREFIX "tcs2-sim: "
 
@@ -36,6 +40,7 @@
 
 #include "../tcs2/protocol.h"
 #include "qst_sim.h"
+#include "sim_fault.h"
 #include "sim_outq.h"
 
 #define STREAM_STIM_NS (10 * QST_NS_PER_MS) /* 100 Hz, devices.md §1.4 */
@@ -79,13 +84,16 @@ struct qst_tcs2_sim {
 	char cmd[QST_TCS2_CMD_MAX];
 	size_t cmd_len;
 	struct qst_sim_outq out;
+	struct qst_sim_fault_state fault;
+	bool diverged;        /* diverge_c holds where the plate now heads */
+	double diverge_c[QST_TCS2_ZONES];
 };
 
 /* ----------------------------------------------------------------- output */
 
 static void send_bytes(struct qst_tcs2_sim *sim, const char *s, size_t len)
 {
-	qst_sim_outq_send(&sim->out, sim->fd, s, len, "tcs2-sim");
+	qst_sim_fault_send(&sim->fault, &sim->out, sim->fd, s, len, sim->now_ns);
 }
 
 static void send_line(struct qst_tcs2_sim *sim, const char *text)
@@ -187,10 +195,25 @@ static bool settled(const struct qst_tcs2_sim *sim)
 	return true;
 }
 
+/* A diverging plate heads for where it was at the fault plus the drift. */
+static double drive_target(struct qst_tcs2_sim *sim, int z, double sp)
+{
+	if (!qst_sim_fault_diverging(&sim->fault, sim->now_ns))
+		return sp;
+	if (!sim->diverged) {
+		for (int i = 0; i < QST_TCS2_ZONES; i++)
+			sim->diverge_c[i] = sim->plate_c[i] + sim->fault.f.arg;
+		sim->diverged = true;
+		qst_info("plate stops following the command at %.3f s",
+			 qst_ns_to_s(sim->now_ns));
+	}
+	return sim->diverge_c[z];
+}
+
 static void physics_to(struct qst_tcs2_sim *sim, int64_t t_ns)
 {
 	while (sim->now_ns < t_ns) {
-		if (settled(sim)) {
+		if (settled(sim) && !qst_sim_fault_diverging(&sim->fault, t_ns)) {
 			sim->now_ns = t_ns;
 			return;
 		}
@@ -199,7 +222,8 @@ static void physics_to(struct qst_tcs2_sim *sim, int64_t t_ns)
 			dt = PHYSICS_STEP_NS;
 		sim->now_ns += dt;
 		for (int z = 0; z < QST_TCS2_ZONES; z++) {
-			double sp = setpoint(sim, z, sim->now_ns);
+			double sp = drive_target(sim, z,
+						 setpoint(sim, z, sim->now_ns));
 			sim->plate_c[z] = follow(sim, sim->plate_c[z], sp,
 						 qst_ns_to_s(dt));
 			if (!sim->stim[z].active &&
@@ -473,6 +497,8 @@ int qst_tcs2_sim_new(int fd, const struct qst_tcs2_sim_config *cfg,
 		sim->plate_c[z] = sim->cfg.initial_c;
 	}
 	sim->next_line_ns = t0_ns + STREAM_IDLE_NS;
+	struct qst_sim_fault none = { .kind = QST_SIM_FAULT_NONE };
+	qst_sim_fault_arm(&sim->fault, &none, "tcs2-sim");
 	*out = sim;
 	return QST_OK;
 }
@@ -482,7 +508,8 @@ void qst_tcs2_sim_free(struct qst_tcs2_sim *sim)
 	if (!sim)
 		return;
 	qst_sim_outq_free(&sim->out);
-	close(sim->fd);
+	if (sim->fd >= 0)
+		close(sim->fd);
 	free(sim);
 }
 
@@ -502,19 +529,39 @@ void qst_tcs2_sim_step(struct qst_tcs2_sim *sim, int64_t t_ns)
 {
 	if (!sim || t_ns < sim->now_ns)
 		return;
-	qst_sim_outq_flush(&sim->out, sim->fd, "tcs2-sim");
+	if (qst_sim_fault_link_gone(&sim->fault, &sim->fd, t_ns)) {
+		physics_to(sim, t_ns);
+		return;
+	}
+	if (qst_sim_fault_talks(&sim->fault, t_ns))
+		qst_sim_outq_flush(&sim->out, sim->fd, "tcs2-sim");
 	emit_due_lines(sim, t_ns);
 	physics_to(sim, t_ns);
-	qst_sim_read_commands(sim->fd, take_byte, sim);
+	if (qst_sim_fault_talks(&sim->fault, t_ns))
+		qst_sim_read_commands(sim->fd, take_byte, sim);
 	/* A stimulus started now brings its first line forward. */
 	emit_due_lines(sim, t_ns);
+	qst_sim_fault_noise(&sim->fault, &sim->out, sim->fd, t_ns);
 }
 
 int64_t qst_tcs2_sim_next_due(const struct qst_tcs2_sim *sim)
 {
 	if (!sim)
 		return QST_SIM_NEVER;
-	if (qst_sim_outq_pending(&sim->out) > 0)
+	int64_t fault = qst_sim_fault_next_due(&sim->fault);
+	/* A stalled device holds its queue: nothing to step for. */
+	if (qst_sim_outq_pending(&sim->out) > 0 &&
+	    qst_sim_fault_talks(&sim->fault, sim->now_ns))
 		return sim->now_ns;
-	return sim->next_line_ns;
+	return sim->next_line_ns < fault ? sim->next_line_ns : fault;
+}
+
+int qst_tcs2_sim_set_fault(struct qst_tcs2_sim *sim,
+			   const struct qst_sim_fault *fault)
+{
+	if (!sim || !fault)
+		return QST_ERR_ARG;
+	qst_sim_fault_arm(&sim->fault, fault, "tcs2-sim");
+	sim->diverged = false;
+	return QST_OK;
 }

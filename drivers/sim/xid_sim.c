@@ -8,7 +8,8 @@
  * `c1N` is accepted and ignored (the simulated pad is always in XID mode);
  * key events are sent on port 0 (push buttons); an event scheduled before
  * the last reset reports RT 0; key events due by a step go out before the
- * commands read in that step are applied.
+ * commands read in that step are applied; key events due while the pad
+ * is stalled or disconnected (qst_xid_sim_set_fault) are lost.
  */
 #define LOG_PREFIX "xid-sim: "
 
@@ -19,6 +20,7 @@
 
 #include "../xid/protocol.h"
 #include "qst_sim.h"
+#include "sim_fault.h"
 #include "sim_outq.h"
 
 struct key_event {
@@ -37,11 +39,12 @@ struct qst_xid_sim {
 	char cmd[4];
 	size_t cmd_len;
 	struct qst_sim_outq out;
+	struct qst_sim_fault_state fault;
 };
 
 static void send_bytes(struct qst_xid_sim *sim, const void *p, size_t len)
 {
-	qst_sim_outq_send(&sim->out, sim->fd, p, len, "xid-sim");
+	qst_sim_fault_send(&sim->fault, &sim->out, sim->fd, p, len, sim->now_ns);
 }
 
 int qst_xid_sim_new(int fd, int64_t t0_ns, struct qst_xid_sim **out)
@@ -54,6 +57,8 @@ int qst_xid_sim_new(int fd, int64_t t0_ns, struct qst_xid_sim **out)
 	sim->fd = fd;
 	sim->now_ns = t0_ns;
 	sim->reset_ns = t0_ns;
+	struct qst_sim_fault none = { .kind = QST_SIM_FAULT_NONE };
+	qst_sim_fault_arm(&sim->fault, &none, "xid-sim");
 	*out = sim;
 	return QST_OK;
 }
@@ -64,7 +69,8 @@ void qst_xid_sim_free(struct qst_xid_sim *sim)
 		return;
 	qst_sim_outq_free(&sim->out);
 	free(sim->events);
-	close(sim->fd);
+	if (sim->fd >= 0)
+		close(sim->fd);
 	free(sim);
 }
 
@@ -108,8 +114,12 @@ static void send_due_keys(struct qst_xid_sim *sim, int64_t t_ns)
 					 .pressed = e->pressed,
 					 .rt_ms = rt_ms_at(sim, e->t_ns) };
 		uint8_t pkt[QST_XID_PACKET_LEN];
+		/* Sent as of the key's own moment, so a stall drops it. */
+		int64_t now = sim->now_ns;
+		sim->now_ns = e->t_ns > now ? e->t_ns : now;
 		if (qst_xid_encode_key(&k, pkt) == QST_OK)
 			send_bytes(sim, pkt, sizeof(pkt));
+		sim->now_ns = now;
 		n++;
 	}
 	if (n == 0)
@@ -173,17 +183,35 @@ void qst_xid_sim_step(struct qst_xid_sim *sim, int64_t t_ns)
 {
 	if (!sim || t_ns < sim->now_ns)
 		return;
-	qst_sim_outq_flush(&sim->out, sim->fd, "xid-sim");
+	bool gone = qst_sim_fault_link_gone(&sim->fault, &sim->fd, t_ns);
+	if (qst_sim_fault_talks(&sim->fault, t_ns))
+		qst_sim_outq_flush(&sim->out, sim->fd, "xid-sim");
 	send_due_keys(sim, t_ns);
 	sim->now_ns = t_ns;
-	qst_sim_read_commands(sim->fd, take_byte, sim);
+	if (gone)
+		return;
+	if (qst_sim_fault_talks(&sim->fault, t_ns))
+		qst_sim_read_commands(sim->fd, take_byte, sim);
+	qst_sim_fault_noise(&sim->fault, &sim->out, sim->fd, t_ns);
 }
 
 int64_t qst_xid_sim_next_due(const struct qst_xid_sim *sim)
 {
 	if (!sim)
 		return QST_SIM_NEVER;
-	if (qst_sim_outq_pending(&sim->out) > 0)
+	int64_t fault = qst_sim_fault_next_due(&sim->fault);
+	if (qst_sim_outq_pending(&sim->out) > 0 &&
+	    qst_sim_fault_talks(&sim->fault, sim->now_ns))
 		return sim->now_ns;
-	return sim->n_events ? sim->events[0].t_ns : QST_SIM_NEVER;
+	int64_t key = sim->n_events ? sim->events[0].t_ns : QST_SIM_NEVER;
+	return key < fault ? key : fault;
+}
+
+int qst_xid_sim_set_fault(struct qst_xid_sim *sim,
+			  const struct qst_sim_fault *fault)
+{
+	if (!sim || !fault || fault->kind == QST_SIM_FAULT_DIVERGE)
+		return QST_ERR_ARG;
+	qst_sim_fault_arm(&sim->fault, fault, "xid-sim");
+	return QST_OK;
 }

@@ -139,6 +139,7 @@ static void tcs2_receive(struct qst_dev *dev, const uint8_t *buf, size_t len,
 	if (!priv || !buf)
 		return;
 	size_t off = 0;
+	unsigned long noise = priv->parser.noise_bytes;
 	while (off < len) {
 		struct qst_tcs2_item item;
 		off += qst_tcs2_parser_feed(&priv->parser, buf + off, len - off,
@@ -148,6 +149,7 @@ static void tcs2_receive(struct qst_dev *dev, const uint8_t *buf, size_t len,
 		else if (item.type == QST_TCS2_ITEM_TEXT)
 			emit_text(dev, item.text, t_ns);
 	}
+	qst_dev_emit_noise(dev, noise, priv->parser.noise_bytes, t_ns);
 }
 
 /* ------------------------------------------------------------ thermal ops */
@@ -295,6 +297,7 @@ static const struct qst_thermal_ops tcs2_thermal_ops = {
 	.set_max = tcs2_set_max,
 	.ramp = tcs2_ramp,
 	.abort = tcs2_abort,
+	.resolution = 0.1, /* 1/10 °C and 1/10 °C/s (devices.md §1.3) */
 };
 
 const struct qst_driver qst_driver_tcs2 = {

@@ -183,6 +183,7 @@ static void end_line(struct qst_tcs2_parser *p, struct qst_tcs2_item *item)
 	}
 	if (p->corrupt) {
 		p->dropped++;
+		p->noise_bytes += p->len;
 		qst_dbg("dropped a corrupt line of %zu bytes", p->len);
 		start_line(p);
 		return;
@@ -209,10 +210,14 @@ static void try_frame(struct qst_tcs2_parser *p, struct qst_tcs2_item *item)
 static void add_byte(struct qst_tcs2_parser *p, uint8_t b,
 		     struct qst_tcs2_item *item)
 {
-	if (p->skipping)
+	/* A frame ends at its last digit; nothing belongs after it. */
+	if (p->skipping) {
+		p->noise_bytes++;
 		return;
+	}
 	if (p->len + 1 >= sizeof(p->line)) {
 		p->corrupt = 1;
+		p->noise_bytes++;
 		return;
 	}
 	if (!is_printable(b))

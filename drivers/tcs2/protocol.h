@@ -97,6 +97,7 @@ struct qst_tcs2_parser {
 	unsigned long frames;
 	unsigned long lines;
 	unsigned long dropped; /* corrupt lines discarded */
+	unsigned long noise_bytes; /* in corrupt lines or trailing a frame */
 };
 
 void qst_tcs2_parser_init(struct qst_tcs2_parser *p);

@@ -107,6 +107,7 @@ static void xid_receive(struct qst_dev *dev, const uint8_t *buf, size_t len,
 	if (!priv || !buf)
 		return;
 	size_t off = 0;
+	unsigned long noise = priv->parser.garbage;
 	while (off < len) {
 		struct qst_xid_item item;
 		off += qst_xid_parser_feed(&priv->parser, buf + off, len - off,
@@ -116,6 +117,7 @@ static void xid_receive(struct qst_dev *dev, const uint8_t *buf, size_t len,
 		else if (item.type == QST_XID_ITEM_PROTOCOL)
 			handle_protocol(dev, item.protocol, t_ns);
 	}
+	qst_dev_emit_noise(dev, noise, priv->parser.garbage, t_ns);
 }
 
 static int xid_reset_timer(struct qst_dev *dev)

@@ -51,6 +51,24 @@ int qst_method_settle(const struct qst_rig_ops *ops, void *rig,
 	return ret < 0 ? ret : QST_OK;
 }
 
+int qst_method_abort_trial(const struct qst_rig_ops *ops, void *rig,
+			   struct qst_trial_record *t, int err)
+{
+	t->flags |= QST_TRIAL_ABORTED;
+	t->value_measured = t->value_commanded = NAN;
+	t->latency_s = t->device_rt_s = NAN;
+	t->t_response_ns = -1;
+	t->key = -1;
+	t->t_stop_ns = ops->now(rig);
+	qst_info("%s trial %d aborted: %s", qst_param_name(t->test),
+		 t->repetition, qst_strerror(err));
+	int ret = ops->trial_end(rig, t);
+	if (ret < 0)
+		qst_warn("the aborted trial could not be recorded: %s",
+			 qst_strerror(ret));
+	return err;
+}
+
 static enum qst_task_kind task_of(int test)
 {
 	return (test == QST_CPT || test == QST_HPT) ? QST_TASK_PAIN :
@@ -87,6 +105,44 @@ void qst_method_take_response(const struct qst_rig_ops *ops, void *rig,
 		t->flags |= QST_TRIAL_RESPONSE_SUSPECT;
 }
 
+/* One trial from its ISI to the return at baseline, filling *t. */
+static int limits_stimulus(const struct qst_rig_ops *ops, void *rig,
+			   const struct qst_limits_params *p,
+			   struct qst_trial_record *t)
+{
+	double isi = p->isi_s + p->isi_jitter_s * ops->uniform(rig);
+	int ret = qst_method_idle(ops, rig, t->t_start_ns + qst_s_to_ns(isi));
+	if (ret < 0)
+		return ret;
+
+	struct qst_task task = { task_of(p->test), p->direction, p->baseline_c };
+	ops->task(rig, &task);
+	if ((ret = ops->reset_response_timer(rig)) < 0)
+		return ret;
+	t->t_onset_ns = ops->now(rig);
+	ret = ops->ramp(rig, p->cutoff_c, p->rate_c_s, 0.0, p->return_rate_c_s);
+	if (ret < 0)
+		return ret;
+
+	struct qst_press press;
+	int64_t at_cutoff = t->t_onset_ns +
+		ramp_duration_ns(p->baseline_c, p->cutoff_c, p->rate_c_s);
+	ret = ops->await_press(rig, at_cutoff, &press);
+	if (ret < 0)
+		return ret;
+	qst_method_take_response(ops, rig, &press, ret == 1, p->cutoff_c, t);
+	task.kind = QST_TASK_NONE;
+	ops->task(rig, &task);
+	if (ret == 1) {
+		ret = ops->ramp(rig, p->baseline_c, p->return_rate_c_s, 0.0,
+				p->return_rate_c_s);
+		if (ret < 0)
+			return ret;
+	}
+	return qst_method_settle(ops, rig, p->baseline_c, t->value_commanded,
+				 p->return_rate_c_s);
+}
+
 static int limits_trial(const struct qst_rig_ops *ops, void *rig,
 			const struct qst_limits_params *p, int rep)
 {
@@ -97,40 +153,10 @@ static int limits_trial(const struct qst_rig_ops *ops, void *rig,
 		.quality = QST_QUALITY_NONE,
 	};
 	t.trial_id = ops->trial_begin(rig);
-	t.t_start_ns = ops->now(rig);
-	double isi = p->isi_s + p->isi_jitter_s * ops->uniform(rig);
-	int ret = qst_method_idle(ops, rig, t.t_start_ns + qst_s_to_ns(isi));
+	t.t_start_ns = t.t_onset_ns = ops->now(rig);
+	int ret = limits_stimulus(ops, rig, p, &t);
 	if (ret < 0)
-		return ret;
-
-	struct qst_task task = { task_of(p->test), p->direction, p->baseline_c };
-	ops->task(rig, &task);
-	if ((ret = ops->reset_response_timer(rig)) < 0)
-		return ret;
-	t.t_onset_ns = ops->now(rig);
-	ret = ops->ramp(rig, p->cutoff_c, p->rate_c_s, 0.0, p->return_rate_c_s);
-	if (ret < 0)
-		return ret;
-
-	struct qst_press press;
-	int64_t at_cutoff = t.t_onset_ns +
-		ramp_duration_ns(p->baseline_c, p->cutoff_c, p->rate_c_s);
-	ret = ops->await_press(rig, at_cutoff, &press);
-	if (ret < 0)
-		return ret;
-	qst_method_take_response(ops, rig, &press, ret == 1, p->cutoff_c, &t);
-	task.kind = QST_TASK_NONE;
-	ops->task(rig, &task);
-	if (ret == 1) {
-		ret = ops->ramp(rig, p->baseline_c, p->return_rate_c_s, 0.0,
-				p->return_rate_c_s);
-		if (ret < 0)
-			return ret;
-	}
-	ret = qst_method_settle(ops, rig, p->baseline_c, t.value_commanded,
-				 p->return_rate_c_s);
-	if (ret < 0)
-		return ret;
+		return qst_method_abort_trial(ops, rig, &t, ret);
 	t.t_stop_ns = ops->now(rig);
 	qst_info("%s trial %d: %.2f degC%s (latency %.3f s)",
 		 qst_param_name(p->test), rep, t.value_measured,

@@ -138,6 +138,11 @@ int qst_method_idle(const struct qst_rig_ops *ops, void *rig,
 void qst_method_take_response(const struct qst_rig_ops *ops, void *rig,
 			      const struct qst_press *press, bool pressed,
 			      double cutoff_c, struct qst_trial_record *t);
+/* Close a begun thermal trial that an error ended (a device fault, a
+ * refusal): the row is kept, flagged QST_TRIAL_ABORTED with no value, so
+ * analysis never takes it for a result. Returns err. */
+int qst_method_abort_trial(const struct qst_rig_ops *ops, void *rig,
+			   struct qst_trial_record *t, int err);
 /* Wait until the thermode is back at baseline after a return from from_c
  * at rate; a DEVICE_FAULT event and QST_ERR_DEVICE when it is not in time. */
 int qst_method_settle(const struct qst_rig_ops *ops, void *rig,

@@ -41,18 +41,19 @@ static int tsl_ramp(const struct qst_rig_ops *ops, void *rig,
 		.cutoff_c = cutoff, .quality = QST_QUALITY_NONE,
 	};
 	t.trial_id = ops->trial_begin(rig);
-	if (ops->reset_response_timer(rig) < 0)
-		return QST_ERR_DEVICE;
 	t.t_start_ns = t.t_onset_ns = ops->now(rig);
-	int ret = ops->ramp(rig, cutoff, p->rate_c_s, 0.0, p->return_rate_c_s);
+	int ret = ops->reset_response_timer(rig);
 	if (ret < 0)
-		return ret;
+		return qst_method_abort_trial(ops, rig, &t, ret);
+	ret = ops->ramp(rig, cutoff, p->rate_c_s, 0.0, p->return_rate_c_s);
+	if (ret < 0)
+		return qst_method_abort_trial(ops, rig, &t, ret);
 	struct qst_press press;
 	int64_t deadline = t.t_onset_ns +
 			   qst_s_to_ns(fabs(cutoff - *from_c) / p->rate_c_s);
 	ret = ops->await_press(rig, deadline, &press);
 	if (ret < 0)
-		return ret;
+		return qst_method_abort_trial(ops, rig, &t, ret);
 	qst_method_take_response(ops, rig, &press, ret == 1, cutoff, &t);
 	if (ret == 1)
 		t.quality = qst_quality_from_key(press.key);

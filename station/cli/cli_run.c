@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -56,7 +57,17 @@ static const char run_help[] =
 	"  --participant NAME   virtual participant: healthy (default),\n"
 	"                       hyperalgesic, hypoesthetic or mech-hyperalgesic\n"
 	"  --participant-set K=V[,K=V]  override participant values, e.g. hpt_c=41\n"
-	"  --thermode-area CM2  contact area stored with the data (default 9)\n";
+	"  --thermode-area CM2  contact area stored with the data (default 9)\n"
+	"  --wire-log FILE      write every byte exchanged with the devices to FILE,\n"
+	"                       one line per chunk (docs/simulation.md)\n"
+	"testing only (simulated station):\n"
+	"  --sim-fault [ROLE:]KIND@SECONDS[:ARG]\n"
+	"                       a simulated device develops a fault at SECONDS on\n"
+	"                       the session clock: stall, disconnect, garbage[:S],\n"
+	"                       diverge[:DEGC]; ROLE thermal (default), response or\n"
+	"                       pressure; repeatable, one per device\n"
+	"                       (docs/simulation.md). Implies nothing about real\n"
+	"                       hardware; the pre-run check runs without it.\n";
 
 static const char check_help[] =
 	"usage: qst check PROTOCOL.lua [--seed N] [--participant NAME]\n"
@@ -77,6 +88,8 @@ struct run_options {
 	const char *answers;
 	int stop_key;
 	double stop_hold_s;
+	const char *wire_log;
+	struct qst_sim_fault faults[QST_ROLE_COUNT];
 	bool overwrite, skip_check, seed_given;
 	enum qst_clock_mode clock;
 	uint64_t seed;
@@ -87,7 +100,8 @@ enum {
 	OPT_SUBJECT = 256, OPT_SEX, OPT_AGE, OPT_SITE, OPT_SIDE, OPT_OPERATOR,
 	OPT_OUT, OPT_OVERWRITE, OPT_SEED, OPT_STATION, OPT_CLOCK,
 	OPT_PARTICIPANT, OPT_PARTICIPANT_SET, OPT_REF, OPT_SKIP_CHECK,
-	OPT_AREA, OPT_ANSWERS, OPT_STOP_KEY, OPT_STOP_HOLD, OPT_HELP,
+	OPT_AREA, OPT_ANSWERS, OPT_STOP_KEY, OPT_STOP_HOLD, OPT_WIRE_LOG,
+	OPT_SIM_FAULT, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -110,6 +124,8 @@ static const struct option long_options[] = {
 	{ "answers", required_argument, NULL, OPT_ANSWERS },
 	{ "stop-key", required_argument, NULL, OPT_STOP_KEY },
 	{ "stop-hold", required_argument, NULL, OPT_STOP_HOLD },
+	{ "wire-log", required_argument, NULL, OPT_WIRE_LOG },
+	{ "sim-fault", required_argument, NULL, OPT_SIM_FAULT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -210,6 +226,18 @@ static int take_subject_option(struct run_options *o, int opt, const char *arg)
 	return -1;
 }
 
+static int take_fault(struct run_options *o, const char *arg)
+{
+	struct qst_station_config probe = { 0 };
+	char err[200];
+	if (qst_station_parse_fault(&probe, arg, err, sizeof(err)) < 0)
+		return bad("--sim-fault %s", err);
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		if (probe.faults[r].kind != QST_SIM_FAULT_NONE)
+			o->faults[r] = probe.faults[r];
+	return 0;
+}
+
 static int take_station_option(struct run_options *o, int opt, const char *arg)
 {
 	long long seed;
@@ -246,6 +274,11 @@ static int take_station_option(struct run_options *o, int opt, const char *arg)
 		if (!parse_double(arg, 0.01, 100.0, &o->meta.thermode_area_cm2))
 			return bad("--thermode-area '%s' must be in 0.01-100 cm2", arg);
 		return 0;
+	case OPT_WIRE_LOG:
+		o->wire_log = arg;
+		return 0;
+	case OPT_SIM_FAULT:
+		return take_fault(o, arg);
 	}
 	return -1;
 }
@@ -355,6 +388,7 @@ static int build_config(const struct run_options *o,
 	cfg->meta = o->meta;
 	cfg->station.clock_mode = o->clock;
 	cfg->station.seed = o->seed;
+	memcpy(cfg->station.faults, o->faults, sizeof(o->faults));
 	char err[256];
 	if (qst_participant_profile_builtin(o->participant,
 					    &cfg->station.participant) < 0) {
@@ -467,6 +501,9 @@ static int simulate(const struct qst_session_config *base,
 	cfg.station.clock_mode = QST_CLOCK_VIRTUAL;
 	if (who)
 		cfg.station.participant = *who;
+	/* The check is of the script: healthy devices, nothing logged. */
+	memset(cfg.station.faults, 0, sizeof(cfg.station.faults));
+	cfg.station.wirelog = NULL;
 	return qst_session_run(&cfg, sum);
 }
 
@@ -587,6 +624,41 @@ static void catch_stop_signals(bool on, struct sigaction old[3])
 	}
 }
 
+/* --wire-log: -1 to go on (*log NULL without the option), or an exit code. */
+static int open_wire_log(const struct run_options *o, FILE **file,
+			 struct qst_wirelog **log)
+{
+	if (!o->wire_log)
+		return -1;
+	int fd = open(o->wire_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	*file = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!*file) {
+		qst_cli_error("cannot write the wire log %s: %s", o->wire_log,
+			      strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return QST_EXIT_FILE;
+	}
+	if (qst_wirelog_new(*file, false, log) < 0) {
+		fclose(*file);
+		qst_cli_error("out of memory for the wire log");
+		return QST_EXIT_ERROR;
+	}
+	return -1;
+}
+
+static void close_wire_log(const struct run_options *o, FILE *file,
+			   struct qst_wirelog *log)
+{
+	if (!log)
+		return;
+	unsigned long lost = qst_wirelog_write_errors(log);
+	qst_wirelog_free(log);
+	if (fclose(file) != 0 || lost)
+		qst_cli_error("the wire log %s is incomplete (%lu lines not written)",
+			      o->wire_log, lost);
+}
+
 static int run_session(struct qst_session_config *cfg,
 		       const struct run_options *o)
 {
@@ -607,6 +679,12 @@ static int run_session(struct qst_session_config *cfg,
 	cfg->overwrite = o->overwrite;
 	cfg->console = stderr;
 	cfg->console_is_tty = isatty(fileno(stderr));
+	struct qst_wirelog *wire = NULL;
+	FILE *wire_file = NULL;
+	int ret = open_wire_log(o, &wire_file, &wire);
+	if (ret >= 0)
+		return ret;
+	cfg->station.wirelog = wire;
 	cfg->stop_request = &stop_flag;
 	cfg->estop_key = o->stop_key;
 	cfg->estop_hold_ns = qst_s_to_ns(o->stop_hold_s);
@@ -614,6 +692,8 @@ static int run_session(struct qst_session_config *cfg,
 	catch_stop_signals(true, old);
 	int64_t wall0 = qst_monotonic_ns();
 	int err = qst_session_run(cfg, &sum);
+	close_wire_log(o, wire_file, wire);
+	cfg->station.wirelog = NULL;
 	double wall = qst_ns_to_s(qst_monotonic_ns() - wall0);
 	catch_stop_signals(false, old);
 	if (err < 0)

@@ -91,6 +91,10 @@ struct session {
 	int64_t held_since_ns;
 	bool resumable;            /* the running method repeats a trial */
 	bool paused;               /* in a pause: a second stop ends it */
+	double resume_neutral_c;   /* the baseline before a fault's safe neutral */
+	struct qst_tracking track;                /* §8.2 interlock 3 */
+	struct qst_link_noise noise[QST_ROLE_COUNT];
+	int fault;                 /* a latched device fault (qst_err), 0 none */
 	char err[512];
 	char status[160];
 };
@@ -138,16 +142,6 @@ static void describe_step(const struct session *s, char *buf, size_t len)
 		snprintf(buf + n, len - (size_t)n, "%s%s trial %d",
 			 s->step[0] ? ", " : " in ", qst_param_name(s->current_test),
 			 s->test_trials_done + 1);
-}
-
-/* A rule broken while stimulating: stop the thermode, record, end. */
-static int abort_stimulation(struct session *s, double value, const char *why)
-{
-	char where[160];
-	describe_step(s, where, sizeof(where));
-	qst_station_thermal_abort(s->st);
-	record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, value, NAN, why);
-	return fail(s, QST_ERR_LIMIT, "stimulation aborted%s: %s", where, why);
 }
 
 static void console_line(struct session *s, const char *fmt, ...)
@@ -260,6 +254,102 @@ static double measured_at(void *rig, int64_t t_ns)
 
 /* ------------------------------------------------------- event handling */
 
+static int pause_session(struct session *s, int code, const char *why);
+
+/* The thermode's abort command goes out first, then the safe neutral
+ * (qst-domain.md §8.2 interlocks 3-5). */
+static void stop_thermode(struct session *s)
+{
+	double safe = s->cfg->limits.safe_neutral_c;
+	qst_station_thermal_abort(s->st);
+	s->sum->stop_abort_mono_ns = qst_monotonic_ns();
+	qst_station_thermal_neutral(s->st, safe);
+	int64_t now = qst_station_now(s->st);
+	s->profile_end_ns = now < s->profile_end_ns ? now : s->profile_end_ns;
+	if (!s->paused)
+		s->resume_neutral_c = s->neutral_c;
+	s->neutral_c = safe;
+}
+
+static void record_thermode_stop(struct session *s, const char *msg)
+{
+	record_event(s, QST_EVC_STIM_ABORT, QST_EVS_SUPERVISOR, NAN, NAN, msg);
+	record_event(s, QST_EVC_STIM_NEUTRAL, QST_EVS_SUPERVISOR,
+		     s->cfg->limits.safe_neutral_c, NAN, NULL);
+}
+
+/*
+ * Every watchdog and link fault ends here: the thermode is stopped, the
+ * fault recorded and shown to the operator word for word, and the session
+ * pauses (resumed, or ended with the fault latched, so a script cannot
+ * stimulate again by catching it).
+ */
+static int device_fault(struct session *s, int code, int source, double value,
+			double value2, const char *msg)
+{
+	stop_thermode(s);
+	record_event(s, QST_EVC_DEVICE_FAULT, source, value, value2, msg);
+	record_thermode_stop(s, msg);
+	console_line(s, "DEVICE FAULT: %s. Stimulation aborted, thermode "
+		     "returning to %.1f °C.", msg, s->cfg->limits.safe_neutral_c);
+	return pause_session(s, code, msg);
+}
+
+/* A command that could not be sent is the device's fault, not the
+ * script's: the link is gone or hung. */
+static int send_fault(struct session *s, int source, const char *device,
+		      const char *what, int err)
+{
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%s: %s not sent (%s)", device, what,
+		 qst_strerror(err));
+	return device_fault(s, QST_ERR_DEVICE, source, NAN, NAN, msg);
+}
+
+/* Readback must follow the command while a stimulus runs (§8.2
+ * interlock 3); at rest the 1 Hz stream and the readback limits do. */
+static int check_tracking(struct session *s, int64_t t_ns, double measured)
+{
+	if (s->sp.rate_c_s <= 0 || t_ns < s->profile_start_ns ||
+	    t_ns > s->profile_end_ns) {
+		qst_tracking_reset(&s->track);
+		return QST_OK;
+	}
+	char why[160];
+	double commanded = commanded_at(s, t_ns);
+	if (qst_supervisor_check_tracking(&s->cfg->limits, &s->track, t_ns,
+					  measured, commanded, why,
+					  sizeof(why)) < 0)
+		return device_fault(s, QST_ERR_DEVICE, QST_EVS_SUPERVISOR,
+				    measured, commanded, why);
+	return QST_OK;
+}
+
+/* Corrupt bytes on a link: resynchronised and counted (the first report
+ * of a stretch is recorded); a stretch that goes on is a fault. */
+static int on_link_noise(struct session *s, const struct qst_event *ev)
+{
+	int r = ev->device >= 0 && ev->device < QST_ROLE_COUNT ? ev->device : 0;
+	const char *device = qst_role_noun(r);
+	char why[160];
+	int ret = qst_supervisor_check_noise(&s->cfg->limits, &s->noise[r],
+					     device, ev->t_ns,
+					     ev->u.noise_bytes, why, sizeof(why));
+	int source = r == QST_ROLE_THERMAL ? QST_EVS_THERMAL :
+		     r == QST_ROLE_RESPONSE ? QST_EVS_RESPONSE : QST_EVS_PRESSURE;
+	if (ret < 0)
+		return device_fault(s, QST_ERR_DEVICE, source,
+				    (double)s->noise[r].bytes, NAN, why);
+	if (ret == 1) {
+		snprintf(why, sizeof(why), "%s link: corrupt data discarded, "
+			 "resynchronising", device);
+		qst_warn("%s", why);
+		record_event(s, QST_EVC_LOG, source, (double)ev->u.noise_bytes,
+			     NAN, why);
+	}
+	return QST_OK;
+}
+
 static int on_temperature(struct session *s, const struct qst_event *ev)
 {
 	double sum = 0;
@@ -283,13 +373,18 @@ static int on_temperature(struct session *s, const struct qst_event *ev)
 	char why[200];
 	if (qst_supervisor_check_readback(&s->cfg->limits, measured, why,
 					  sizeof(why)) < 0)
-		return abort_stimulation(s, measured, why);
+		return device_fault(s, QST_ERR_LIMIT, QST_EVS_SUPERVISOR, measured,
+				    NAN, why);
+	int ret = check_tracking(s, ev->t_ns, measured);
+	if (ret < 0)
+		return ret;
 	qst_dose_note(&s->dose, ev->t_ns, measured);
 	double dose = qst_dose_exposed_s(&s->dose, ev->t_ns - s->dose.window_ns,
 					 ev->t_ns);
 	s->sum->max_dose_s = fmax(s->sum->max_dose_s, dose);
 	if (qst_dose_check_now(&s->dose, ev->t_ns, why, sizeof(why)) < 0)
-		return abort_stimulation(s, measured, why);
+		return device_fault(s, QST_ERR_LIMIT, QST_EVS_SUPERVISOR, measured,
+				    NAN, why);
 	console_status(s, measured);
 	return QST_OK;
 }
@@ -341,28 +436,46 @@ static int on_pressure(struct session *s, const struct qst_event *ev)
 	return QST_OK;
 }
 
+/* Within this of neutral on the way back, the plate may be at rest. */
+#define RESTING_TOL_C 0.3
+
+/*
+ * True once the plate reads back at neutral during the return: the device
+ * may then have ended its stimulus (and its 100 Hz stream) a little before
+ * the model does, because its profile started from the true plate and the
+ * model's from the readback — at a slow return rate (0.1 °C/s) 0.05 °C
+ * is half a second.
+ */
+static bool back_at_rest(const struct session *s, int64_t now)
+{
+	const struct setpoint *sp = &s->sp;
+	int64_t back_from = sp->t0_ns + qst_s_to_ns(fabs(sp->target_c - sp->from_c) /
+						     sp->rate_c_s + sp->hold_s);
+	return sp->rate_c_s > 0 && now >= back_from &&
+	       fabs(s->last_measured_c - sp->neutral_c) <= RESTING_TOL_C;
+}
+
 /* The readback deadline: tight while a stimulus runs (100 Hz stream),
  * loose at rest, where the thermode reports once a second. */
 static int64_t readback_deadline(const struct session *s, int64_t now)
 {
 	const struct qst_thermal_limits *lim = &s->cfg->limits;
-	bool active = now <= s->profile_end_ns + 100 * QST_NS_PER_MS;
+	bool active = now <= s->profile_end_ns + 100 * QST_NS_PER_MS &&
+		      !back_at_rest(s, now);
 	int64_t since = s->last_readback_ns > s->profile_start_ns ?
 				s->last_readback_ns : s->profile_start_ns;
 	return since + (active ? lim->readback_timeout_ns :
 				 lim->readback_idle_timeout_ns);
 }
 
-static int pause_session(struct session *s, int code, const char *why);
 
 static int watchdog_fault(struct session *s, int64_t now)
 {
-	qst_station_thermal_abort(s->st);
 	double silent_ms = qst_ns_to_s(now - s->last_readback_ns) * 1e3;
 	char msg[128];
 	snprintf(msg, sizeof(msg), "no thermode readback for %.0f ms", silent_ms);
-	record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, NAN, NAN, msg);
-	return pause_session(s, QST_ERR_DEVICE, msg);
+	return device_fault(s, QST_ERR_DEVICE, QST_EVS_SUPERVISOR, silent_ms / 1e3,
+			    NAN, msg);
 }
 
 /* ------------------------------------------------------ emergency stop */
@@ -376,10 +489,10 @@ static bool stop_requested(const struct session *s)
  * first thing on the wire (qst-domain.md §8.2 interlock 4). */
 static int emergency_stop(struct session *s, int source, const char *why)
 {
-	qst_station_thermal_abort(s->st);
-	s->sum->stop_abort_mono_ns = qst_monotonic_ns();
+	stop_thermode(s);
 	qst_station_hand_release(s->st);
 	record_event(s, QST_EVC_EMERGENCY_STOP, source, NAN, NAN, why);
+	record_thermode_stop(s, why);
 	console_line(s, "EMERGENCY STOP (%s): the thermode was stopped and "
 		     "returns to baseline", why);
 	return pause_session(s, QST_ERR_ABORTED, why);
@@ -457,22 +570,32 @@ static int pause_session(struct session *s, int code, const char *why)
 {
 	if (s->cfg->stop_request)
 		*s->cfg->stop_request = 0;
-	if (s->paused) /* a stop while paused ends the session */
+	if (s->paused) { /* a stop while paused ends the session */
+		s->fault = s->fault ? s->fault : code;
 		return fail(s, code, "%s while paused; the session was ended", why);
+	}
 	record_event(s, QST_EVC_PAUSE, QST_EVS_STATION, code, NAN, why);
 	s->paused = true;
 	bool resume = operator_resumes(s, why);
 	int ret = QST_OK;
-	if (resume) {
+	if (resume && s->resume_neutral_c != s->neutral_c) {
+		/* The method's baseline again, in place of the safe neutral. */
+		ret = qst_station_thermal_neutral(s->st, s->resume_neutral_c);
+		if (ret == QST_OK)
+			s->neutral_c = s->resume_neutral_c;
+	}
+	if (resume && ret == QST_OK) {
 		/* Back at baseline before anything else is stimulated. */
 		int64_t deadline = qst_station_now(s->st) + 60 * QST_NS_PER_S;
 		ret = pump(s, deadline, NULL, WAIT_TEMPERATURE_NEAR, s->neutral_c, 0.5);
 	}
 	s->paused = false;
-	if (!resume)
+	if (!resume) {
+		s->fault = s->fault ? s->fault : code; /* latched: final */
 		return fail(s, code, "%s: %s; the session was ended",
 			    code == QST_ERR_ABORTED ? "emergency stop" :
 						      "stimulation aborted", why);
+	}
 	if (ret < 0)
 		return ret;
 	if (ret == 0)
@@ -542,10 +665,12 @@ static int pump(struct session *s, int64_t deadline, struct qst_press *press,
 			break;
 		}
 		case QST_EV_DEVICE_FAULT:
-			record_event(s, QST_EVC_DEVICE_FAULT, ev.device == QST_ROLE_THERMAL ?
-				     QST_EVS_THERMAL : QST_EVS_RESPONSE, NAN, NAN, ev.u.text);
-			qst_station_thermal_abort(s->st);
-			return fail(s, QST_ERR_DEVICE, "device fault: %s", ev.u.text);
+			return device_fault(s, QST_ERR_DEVICE, ev.device == QST_ROLE_THERMAL ?
+					    QST_EVS_THERMAL : QST_EVS_RESPONSE, NAN, NAN,
+					    ev.u.text);
+		case QST_EV_LINK_NOISE:
+			ret = on_link_noise(s, &ev);
+			break;
 		default:
 			qst_dbg("device %d says: %s", ev.device, ev.u.text);
 			break;
@@ -562,6 +687,20 @@ static int64_t rig_now(void *rig)
 	return qst_station_now(((struct session *)rig)->st);
 }
 
+/* After `A` the device returns from where it is to neutral at the return
+ * rate it was given; so does the model, or a script that catches the
+ * refusal would have its next readback judged against the old ramp. */
+static void model_abort(struct session *s)
+{
+	int64_t now = qst_station_now(s->st);
+	if (s->sp.rate_c_s <= 0 || now >= s->profile_end_ns)
+		return;
+	double at = commanded_at(s, now), back = s->sp.return_c_s;
+	s->prev_sp = s->sp;
+	s->sp = (struct setpoint){ now, at, at, back, 0.0, back, s->neutral_c };
+	s->profile_end_ns = now + qst_s_to_ns(fabs(at - s->neutral_c) / back);
+}
+
 static int refuse(struct session *s, const char *why)
 {
 	char where[160];
@@ -570,6 +709,7 @@ static int refuse(struct session *s, const char *why)
 	record_event(s, QST_EVC_REFUSAL, QST_EVS_SUPERVISOR, NAN, NAN, why);
 	/* Whatever was running, the thermode goes back to baseline. */
 	qst_station_thermal_abort(s->st);
+	model_abort(s);
 	return fail(s, QST_ERR_LIMIT, "refused by the safety supervisor%s: %s",
 		    where, why);
 }
@@ -590,6 +730,8 @@ static int rig_ramp(void *rig, double target_c, double rate_c_s,
 {
 	struct session *s = rig;
 	char why[200];
+	if (s->fault) /* latched: nothing more goes to the thermode */
+		return s->fault;
 	if (qst_supervisor_check_ramp(&s->cfg->limits, target_c, rate_c_s, hold_s,
 				      return_c_s, why, sizeof(why)) < 0)
 		return refuse(s, why);
@@ -601,9 +743,15 @@ static int rig_ramp(void *rig, double target_c, double rate_c_s,
 		return refuse(s, why);
 	int ret = qst_station_thermal_ramp(s->st, target_c, rate_c_s, hold_s,
 					   return_c_s);
+	if (ret < 0 && ret != QST_ERR_ARG && ret != QST_ERR_STATE)
+		return send_fault(s, QST_EVS_THERMAL, "thermode", "ramp", ret);
 	if (ret < 0)
 		return fail(s, ret, "thermode refused the ramp to %.1f degC: %s",
 			    target_c, qst_strerror(ret));
+	/* The model plays what the device plays: rounded to its steps. */
+	target_c = qst_station_thermal_as_played(s->st, target_c);
+	rate_c_s = qst_station_thermal_as_played(s->st, rate_c_s);
+	return_c_s = qst_station_thermal_as_played(s->st, return_c_s);
 	s->prev_sp = s->sp;
 	s->sp = (struct setpoint){ now, from, target_c, rate_c_s, hold_s,
 				   return_c_s, s->neutral_c };
@@ -615,30 +763,83 @@ static int rig_ramp(void *rig, double target_c, double rate_c_s,
 	return QST_OK;
 }
 
+/* Near enough to the new baseline to start from it, and how long the
+ * plate may take to get there beyond a return at the last return rate
+ * [U: our margin; the TCS II moves its plate tens of °C per second]. */
+#define BASELINE_TOL_C 0.3
+#define BASELINE_SETTLE_NS (10 * QST_NS_PER_S)
+
+/*
+ * Wait for the plate to reach a new baseline before anything starts from
+ * it. At rest the readback comes once a second, and both the device's
+ * rise time (D) and the session's model of a ramp start from the last
+ * readback: a ramp launched at once would start from a stale temperature
+ * and the plate would play a different profile than the one recorded
+ * (found by tests/prop/prop_supervisor.py as a tracking false alarm).
+ */
+static int await_baseline(struct session *s, double from_c, double celsius)
+{
+	/* No readback yet at the start of a session: the plate rests at the
+	 * old neutral. */
+	double off = fabs((isnan(s->last_measured_c) ? from_c : s->last_measured_c) -
+			  celsius);
+	if (off <= BASELINE_TOL_C)
+		return QST_OK;
+	/* A stimulus the device has not quite finished (its rise time came
+	 * from a readback a little off the true plate) returns to the new
+	 * neutral at its return rate. */
+	double slowest = s->sp.return_c_s > 0 ? s->sp.return_c_s : 1.0;
+	int64_t wait = qst_s_to_ns(off / slowest) + BASELINE_SETTLE_NS;
+	int ret = pump(s, qst_station_now(s->st) + wait, NULL,
+		       WAIT_TEMPERATURE_NEAR, celsius, BASELINE_TOL_C);
+	if (ret != 0)
+		return ret < 0 ? ret : QST_OK;
+	char msg[128];
+	snprintf(msg, sizeof(msg), "thermode reads %.1f °C, not at the %.1f °C "
+		 "baseline after %.0f s", s->last_measured_c, celsius,
+		 qst_ns_to_s(wait));
+	return device_fault(s, QST_ERR_DEVICE, QST_EVS_SUPERVISOR,
+			    s->last_measured_c, celsius, msg);
+}
+
 static int rig_set_baseline(void *rig, double celsius)
 {
 	struct session *s = rig;
 	char why[200];
+	if (s->fault)
+		return s->fault;
 	if (qst_supervisor_check_neutral(&s->cfg->limits, celsius, why,
 					 sizeof(why)) < 0)
 		return refuse(s, why);
-	if (celsius == s->neutral_c)
+	if (qst_station_thermal_as_played(s->st, celsius) == s->neutral_c)
 		return QST_OK;
-	int ret = qst_station_thermal_neutral(s->st, celsius);
+	/* A running stimulus returns to the neutral it was given: let it
+	 * (the device would turn its return toward the new one mid-way). */
+	int ret = qst_station_now(s->st) < s->profile_end_ns ?
+			  pump(s, s->profile_end_ns, NULL, WAIT_NOTHING, 0, 0) : 0;
+	if (ret < 0)
+		return ret;
+	ret = qst_station_thermal_neutral(s->st, celsius);
+	if (ret < 0 && ret != QST_ERR_ARG && ret != QST_ERR_STATE)
+		return send_fault(s, QST_EVS_THERMAL, "thermode", "baseline", ret);
 	if (ret < 0)
 		return fail(s, ret, "thermode refused baseline %.1f degC: %s",
 			    celsius, qst_strerror(ret));
-	s->neutral_c = celsius;
+	double from = s->neutral_c;
+	s->neutral_c = qst_station_thermal_as_played(s->st, celsius);
+	if (qst_station_now(s->st) >= s->profile_end_ns)
+		s->sp.neutral_c = celsius; /* the model rests there too */
 	note_envelope(s, celsius, 0);
 	record_event(s, QST_EVC_STIM_NEUTRAL, QST_EVS_THERMAL, celsius, NAN, NULL);
-	return QST_OK;
+	return await_baseline(s, from, celsius);
 }
 
 static int rig_reset_timer(void *rig)
 {
 	struct session *s = rig;
 	int ret = qst_station_response_reset(s->st);
-	return ret < 0 ? fail(s, ret, "response pad: %s", qst_strerror(ret)) : ret;
+	return ret < 0 ? send_fault(s, QST_EVS_RESPONSE, "response pad",
+				    "timer reset", ret) : ret;
 }
 
 static int rig_await_press(void *rig, int64_t deadline_ns,
@@ -701,13 +902,17 @@ static int rig_trial_end(void *rig, const struct qst_trial_record *t)
 	char times[80];
 	format_times(s, times, sizeof(times));
 	const struct qst_param_info *info = qst_param_info(t->test);
-	console_line(s, "%-3s %d/%d%s %6.2f %s%s   [%s]", qst_param_name(t->test),
-		     s->test_trials_done, s->test_trials_total, t->test == QST_TSL ?
-		     (t->direction > 0 ? " warm" : " cold") : "",
-		     t->value_measured,
-		     info ? qst_unit_display(info->trial_units.value) : "",
-		     (t->flags & QST_TRIAL_CUTOFF_REACHED) ? "  (cut-off)" : "",
-		     times);
+	const char *tsl = t->test != QST_TSL ? "" : t->direction > 0 ? " warm" : " cold";
+	if (t->flags & QST_TRIAL_ABORTED)
+		console_line(s, "%-3s %d/%d%s aborted   [%s]", qst_param_name(t->test),
+			     s->test_trials_done, s->test_trials_total, tsl, times);
+	else
+		console_line(s, "%-3s %d/%d%s %6.2f %s%s   [%s]", qst_param_name(t->test),
+			     s->test_trials_done, s->test_trials_total, tsl,
+			     t->value_measured,
+			     info ? qst_unit_display(info->trial_units.value) : "",
+			     (t->flags & QST_TRIAL_CUTOFF_REACHED) ? "  (cut-off)" : "",
+			     times);
 	s->current_trial = -1;
 	if (!s->rec)
 		return QST_OK;
@@ -849,11 +1054,13 @@ static const struct qst_rig_ops rig_ops = {
 
 /* ------------------------------------------------------ the script host */
 
+/* After a device fault the script may not go on (it could catch an
+ * ordinary error and stimulate again): QST_ERR_ABORTED is final. */
 static int host_error(struct session *s, int ret, char *errbuf, size_t errlen)
 {
 	if (ret < 0)
 		snprintf(errbuf, errlen, "%s", s->err[0] ? s->err : qst_strerror(ret));
-	return ret;
+	return ret < 0 && s->fault ? QST_ERR_ABORTED : ret;
 }
 
 static void fill_protocol_meta(struct session *s, struct qst_session_meta *m,
@@ -1143,8 +1350,8 @@ static void finish(struct session *s, int result)
 	if (result < 0) {
 		/* Whatever stopped the script, no stimulus outlives it. */
 		qst_station_thermal_abort(s->st);
-		/* A refusal or abort was recorded where it happened, once. */
-		if (result != QST_ERR_LIMIT)
+		/* A refusal or fault was recorded where it happened, once. */
+		if (!s->fault && result != QST_ERR_LIMIT)
 			record_event(s, QST_EVC_SCRIPT_ERROR, QST_EVS_STATION,
 				     result, NAN, m->error);
 	}
@@ -1215,6 +1422,8 @@ int qst_session_run(const struct qst_session_config *cfg,
 		snprintf(summary->error, sizeof(summary->error),
 			 "%s never called qst.protocol{}", cfg->protocol_path);
 	}
+	if (s->fault)
+		ret = s->fault; /* the fault ended the run, not the script */
 	finish(s, ret);
 	qst_station_close(s->st);
 	ret = summary->result;

@@ -5,6 +5,7 @@
  */
 #define LOG_PREFIX "station: "
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,58 @@
 
 static const char *const role_driver[QST_ROLE_COUNT] = { "tcs2", "xid",
 							  "mark10", "fgen" };
+static const char *const role_names[QST_ROLE_COUNT] = {
+	"thermal", "response", "pressure", "vibration"
+};
+
+/* What the operator calls each device, in fault messages. */
+static const char *const role_nouns[QST_ROLE_COUNT] = {
+	"thermode", "response pad", "algometer", "vibration stimulator"
+};
+
+const char *qst_role_name(enum qst_role role)
+{
+	return (unsigned)role < QST_ROLE_COUNT ? role_names[role] : "?";
+}
+
+const char *qst_role_noun(enum qst_role role)
+{
+	return (unsigned)role < QST_ROLE_COUNT ? role_nouns[role] : "device";
+}
+
+int qst_station_parse_fault(struct qst_station_config *cfg, const char *spec,
+			    char *err, size_t errlen)
+{
+	if (!cfg || !spec)
+		return QST_ERR_ARG;
+	const char *at = strchr(spec, '@');
+	const char *colon = strchr(spec, ':');
+	int role = QST_ROLE_THERMAL;
+	if (at && colon && colon < at) {
+		size_t n = (size_t)(colon - spec);
+		for (role = 0; role < QST_ROLE_COUNT; role++)
+			if (strlen(role_names[role]) == n &&
+			    strncmp(spec, role_names[role], n) == 0)
+				break;
+		/* The function generator has no simulated faults yet. */
+		if (role == QST_ROLE_VIBRATION || role == QST_ROLE_COUNT) {
+			snprintf(err, errlen, "'%s': ROLE is thermal, response or "
+				 "pressure", spec);
+			return QST_ERR_ARG;
+		}
+		spec = colon + 1;
+	}
+	struct qst_sim_fault f;
+	int ret = qst_sim_fault_parse(spec, &f, err, errlen);
+	if (ret == QST_OK && f.kind == QST_SIM_FAULT_DIVERGE &&
+	    role != QST_ROLE_THERMAL) {
+		snprintf(err, errlen, "'%s': only the thermode can diverge", spec);
+		ret = QST_ERR_ARG;
+	}
+	if (ret == QST_OK)
+		cfg->faults[role] = f;
+	return ret;
+}
 
 static void sink_to_queue(const struct qst_event *ev, void *user)
 {
@@ -47,17 +100,20 @@ static int64_t next_due(struct qst_station *st)
 	return t;
 }
 
-static void drain_transport(struct qst_dev *dev, int64_t t_ns)
+/* A lost link is reported once and not read again (a real clock's I/O
+ * thread would otherwise report it every 2 ms). */
+static void drain_transport(struct qst_dev *dev, bool *lost, int64_t t_ns)
 {
 	uint8_t buf[4096];
-	for (;;) {
+	while (!*lost) {
 		ssize_t n = qst_transport_read(dev->transport, buf, sizeof(buf));
 		if (n < 0) {
 			struct qst_event ev = { .t_ns = t_ns,
 						.type = QST_EV_DEVICE_FAULT };
-			snprintf(ev.u.text, sizeof(ev.u.text), "%s: link lost (%s)",
-				 dev->driver->name, qst_strerror((int)n));
+			snprintf(ev.u.text, sizeof(ev.u.text), "%s link lost (%s)",
+				 role_nouns[dev->index], qst_strerror((int)n));
 			qst_dev_emit(dev, &ev);
+			*lost = true;
 			return;
 		}
 		if (n == 0)
@@ -96,7 +152,7 @@ static void pump_locked(struct qst_station *st, int64_t t_ns)
 	qst_xid_sim_step(st->xid_sim, t_ns);
 	for (int r = 0; r < QST_ROLE_COUNT; r++)
 		if (st->dev_open[r])
-			drain_transport(&st->dev[r], t_ns);
+			drain_transport(&st->dev[r], &st->link_lost[r], t_ns);
 	st->last_pump_ns = t_ns;
 }
 
@@ -178,7 +234,40 @@ static int open_device(struct qst_station *st, enum qst_role role,
 	dev->index = role;
 	dev->sink.fn = sink_to_queue;
 	dev->sink.user = &st->queue;
-	return QST_OK;
+	if (st->wirelog)
+		ret = qst_wirelog_attach(st->wirelog, dev->transport,
+					 role_names[role]);
+	if (ret < 0)
+		snprintf(errbuf, errlen, "cannot tap the %s link: %s",
+			 role_names[role], qst_strerror(ret));
+	return ret;
+}
+
+/* Each simulator's fault, with its own seed drawn from the station's. */
+static int arm_faults(struct qst_station *st,
+		      const struct qst_station_config *cfg)
+{
+	int ret = QST_OK;
+	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++) {
+		struct qst_sim_fault f = cfg->faults[r];
+		if (f.kind == QST_SIM_FAULT_NONE)
+			continue;
+		f.seed = cfg->seed ^ (UINT64_C(0xfa17) << (8 * r));
+		if (r == QST_ROLE_THERMAL)
+			ret = qst_tcs2_sim_set_fault(st->tcs2_sim, &f);
+		else if (r == QST_ROLE_RESPONSE)
+			ret = qst_xid_sim_set_fault(st->xid_sim, &f);
+		else if (r == QST_ROLE_PRESSURE)
+			ret = qst_mark10_sim_set_fault(st->mark10_sim, &f);
+		else
+			ret = QST_ERR_UNSUPPORTED;
+	}
+	return ret;
+}
+
+static int64_t station_clock(void *user)
+{
+	return qst_clock_now(&((struct qst_station *)user)->clock);
 }
 
 static int create_simulators(struct qst_station *st,
@@ -207,6 +296,8 @@ static int create_simulators(struct qst_station *st,
 		ret = qst_participant_new(&cfg->participant, cfg->seed,
 					  press_on_pad, st->xid_sim,
 					  &st->participant);
+	if (ret == QST_OK)
+		ret = arm_faults(st, cfg);
 	if (ret < 0)
 		snprintf(errbuf, errlen, "cannot start the simulated station: %s",
 			 qst_strerror(ret));
@@ -288,6 +379,8 @@ int qst_station_open_simulated(const struct qst_station_config *cfg,
 		st->poll_due[r] = QST_SIM_NEVER;
 	}
 	st->probe_area_cm2 = cfg->probe_area_cm2 > 0 ? cfg->probe_area_cm2 : 1.0;
+	st->wirelog = cfg->wirelog;
+	qst_wirelog_set_clock(st->wirelog, station_clock, st);
 	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++)
 		ret = open_device(st, r, &far_fd[r], errbuf, errlen);
 	if (ret == QST_OK)
@@ -336,6 +429,8 @@ void qst_station_close(struct qst_station *st)
 		if (st->dev[r].transport)
 			qst_transport_close(st->dev[r].transport);
 	}
+	/* The log outlives the station; its times came from this clock. */
+	qst_wirelog_set_clock(st->wirelog, NULL, NULL);
 	qst_participant_free(st->participant);
 	qst_xid_sim_free(st->xid_sim);
 	qst_mark10_sim_free(st->mark10_sim);
@@ -383,6 +478,14 @@ int qst_station_thermal_abort(struct qst_station *st)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
 	DEVICE_OP(st, qst_dev_thermal(d)->abort(d));
+}
+
+double qst_station_thermal_as_played(struct qst_station *st, double value)
+{
+	double q = qst_dev_thermal(&st->dev[QST_ROLE_THERMAL])->resolution;
+	/* × 10 and / 10 as the driver does it (0.15 / 0.1 < 1.5 in binary). */
+	double steps = q > 0 ? round(1.0 / q) : 0;
+	return steps > 0 ? round(value * steps) / steps : value;
 }
 
 int qst_station_response_reset(struct qst_station *st)

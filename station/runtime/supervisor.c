@@ -22,6 +22,11 @@ void qst_thermal_limits_default(struct qst_thermal_limits *lim)
 		.readback_margin_c = 1.0,
 		.readback_timeout_ns = 500 * QST_NS_PER_MS,
 		.readback_idle_timeout_ns = 2500 * QST_NS_PER_MS,
+		.track_tol_c = 2.0,
+		.track_time_ns = QST_NS_PER_S,
+		.safe_neutral_c = 32.0,
+		.link_noise_gap_ns = 250 * QST_NS_PER_MS,
+		.link_noise_max_ns = QST_NS_PER_S,
 		.max_kpa = 2200.0,
 		.dose_threshold_c = 45.0,
 		.dose_budget_s = 120.0,
@@ -111,4 +116,81 @@ int qst_supervisor_check_pressure(const struct qst_thermal_limits *lim,
 			      "algometer reads %.0f kPa, above the %.0f kPa ceiling",
 			      kpa, lim->max_kpa);
 	return QST_OK;
+}
+
+/*
+ * Why 2 °C for 1 s is safe from false alarms on a healthy thermode: the
+ * plate lags the setpoint by rate × time constant, at most 10 °C/s ×
+ * 50 ms = 0.5 °C within the supervisor's rate ceiling (the simulator's
+ * lag; the TCS II probes ramp far faster than 10 °C/s), and a ramp
+ * reversal costs one lag time. A plate that stops following a 1 °C/s
+ * ramp is caught about 3 s after it stopped; one that falls away fast
+ * about 1 s after.
+ */
+void qst_tracking_reset(struct qst_tracking *tr)
+{
+	*tr = (struct qst_tracking){ .out = false };
+}
+
+int qst_supervisor_check_tracking(const struct qst_thermal_limits *lim,
+				  struct qst_tracking *tr, int64_t t_ns,
+				  double measured_c, double commanded_c,
+				  char *why, size_t whylen)
+{
+	double off = measured_c - commanded_c;
+	if (!isfinite(off) || fabs(off) <= lim->track_tol_c) {
+		qst_tracking_reset(tr);
+		return QST_OK;
+	}
+	if (!tr->out || t_ns < tr->since_ns) {
+		tr->out = true;
+		tr->since_ns = t_ns;
+	}
+	int64_t lasted = t_ns - tr->since_ns;
+	if (lasted < lim->track_time_ns)
+		return QST_OK;
+	/* The difference of the numbers shown, so the message adds up. */
+	double m = round(measured_c * 10.0) / 10.0;
+	double c = round(commanded_c * 10.0) / 10.0;
+	snprintf(why, whylen,
+		 "thermode readback %.1f °C diverges from command %.1f °C by "
+		 "%.1f °C for %.2f s", m, c, fabs(m - c), qst_ns_to_s(lasted));
+	qst_warn("%s", why);
+	return QST_ERR_LIMIT;
+}
+
+/*
+ * [U] qst-domain.md gives no rule for a noisy link. A resynchronising
+ * parser loses at most the messages the noise touched, so a short burst
+ * costs a few readback lines; noise that goes on for 1 s means a link
+ * that cannot be trusted (a missed or phantom key press is then likely),
+ * and reports 250 ms apart still count as the same stretch because a
+ * noisy link delivers its bytes in bursts.
+ */
+void qst_link_noise_reset(struct qst_link_noise *ln)
+{
+	*ln = (struct qst_link_noise){ .noisy = false };
+}
+
+int qst_supervisor_check_noise(const struct qst_thermal_limits *lim,
+			       struct qst_link_noise *ln, const char *device,
+			       int64_t t_ns, uint64_t bytes, char *why,
+			       size_t whylen)
+{
+	int fresh = !ln->noisy || t_ns - ln->last_ns > lim->link_noise_gap_ns ||
+		    t_ns < ln->last_ns;
+	if (fresh) {
+		ln->noisy = true;
+		ln->first_ns = t_ns;
+		ln->bytes = 0;
+	}
+	ln->last_ns = t_ns;
+	ln->bytes += bytes;
+	if (t_ns - ln->first_ns < lim->link_noise_max_ns)
+		return fresh;
+	snprintf(why, whylen,
+		 "%s link corrupt for %.2f s (%llu bytes discarded)", device,
+		 qst_ns_to_s(t_ns - ln->first_ns), (unsigned long long)ln->bytes);
+	qst_warn("%s", why);
+	return QST_ERR_LIMIT;
 }

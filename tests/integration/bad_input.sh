@@ -51,7 +51,11 @@ with h5py.File(sys.argv[1], "r") as f:
     codes = [names[c] for c in f["events"]["code"][()]]
     assert "refusal" in codes, codes
     assert f.attrs["complete"] == 0
-    assert len(f["trials"]["trial_id"]) == 1, "the WDT trial before the refusal is kept"
+    t = f["trials"]
+    aborted = (t["flags"][()] & 4) != 0  # trial_flag_names bit 2
+    assert (~aborted).sum() == 1, "the WDT trial before the refusal is kept"
+    # The refused HPT trial is kept as aborted, with no value.
+    assert aborted.sum() == 1 and np.isnan(t["value_measured"][()][aborted]).all()
     s = f["temperature"]
     assert np.nanmax(s["commanded_c"][()]) <= 50.0
     assert np.nanmax(s["measured_c"][()]) <= 50.5

@@ -55,6 +55,81 @@ static void supervisor_refuses_beyond_limits(void **state)
 	assert_int_equal(qst_supervisor_check_readback(&lim, 50.8, why, sizeof(why)), QST_OK);
 }
 
+/* qst-domain.md §8.2 interlock 3: > 2 °C off the command for 1 s aborts. */
+static void tracking_check_needs_distance_and_time(void **state)
+{
+	(void)state;
+	struct qst_thermal_limits lim;
+	qst_thermal_limits_default(&lim);
+	assert_true(lim.track_tol_c == 2.0);
+	assert_int_equal(lim.track_time_ns, QST_NS_PER_S);
+	struct qst_tracking tr = { 0 };
+	char why[200] = "";
+	const int64_t ms = QST_NS_PER_MS;
+	/* Lagging 1.9 °C behind for as long as you like is fine. */
+	for (int64_t t = 0; t <= 3000 * ms; t += 10 * ms)
+		assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, t, 43.1, 45.0,
+							       why, sizeof(why)), QST_OK);
+	/* 6.8 °C off from 5.00 s: tolerated until it has lasted 1 s. */
+	int64_t t;
+	for (t = 5000 * ms; t < 6000 * ms; t += 10 * ms)
+		assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, t, 38.2, 45.0,
+							       why, sizeof(why)), QST_OK);
+	assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, t, 38.2, 45.0,
+						       why, sizeof(why)), QST_ERR_LIMIT);
+	assert_string_equal(why, "thermode readback 38.2 °C diverges from command "
+			    "45.0 °C by 6.8 °C for 1.00 s");
+	/* One sample back on track ends the excursion; so does a reset. */
+	qst_tracking_reset(&tr);
+	assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, 7000 * ms, 52.0,
+						       49.0, why, sizeof(why)), QST_OK);
+	assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, 7900 * ms, 44.9,
+						       45.0, why, sizeof(why)), QST_OK);
+	assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, 8500 * ms, 52.0,
+						       49.0, why, sizeof(why)), QST_OK);
+	assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, 9400 * ms, 52.0,
+						       49.0, why, sizeof(why)), QST_OK);
+	assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, 9500 * ms, 52.0,
+						       49.0, why, sizeof(why)), QST_ERR_LIMIT);
+	assert_non_null(strstr(why, "by 3.0 °C for 1.00 s"));
+	/* No command to compare with: nothing to judge. */
+	qst_tracking_reset(&tr);
+	assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, 0, 30.0, NAN, why,
+						       sizeof(why)), QST_OK);
+	assert_int_equal(qst_supervisor_check_tracking(&lim, &tr, 2 * QST_NS_PER_S,
+						       30.0, NAN, why, sizeof(why)), QST_OK);
+}
+
+/* Link noise: counted while it comes in short stretches, a fault once a
+ * stretch lasts 1 s; reports more than 250 ms apart start a new one. */
+static void noise_check_tolerates_bursts(void **state)
+{
+	(void)state;
+	struct qst_thermal_limits lim;
+	qst_thermal_limits_default(&lim);
+	struct qst_link_noise ln = { 0 };
+	char why[200] = "";
+	const int64_t ms = QST_NS_PER_MS;
+	assert_int_equal(qst_supervisor_check_noise(&lim, &ln, "response pad", 100 * ms,
+						    5, why, sizeof(why)), 1);
+	for (int64_t t = 110 * ms; t < 400 * ms; t += 10 * ms)
+		assert_int_equal(qst_supervisor_check_noise(&lim, &ln, "response pad", t,
+							    5, why, sizeof(why)), 0);
+	/* 300 ms of quiet: the next burst is a new stretch. */
+	assert_int_equal(qst_supervisor_check_noise(&lim, &ln, "response pad", 690 * ms,
+						    5, why, sizeof(why)), 1);
+	int64_t t;
+	for (t = 700 * ms; t < 1690 * ms; t += 200 * ms)
+		assert_int_equal(qst_supervisor_check_noise(&lim, &ln, "response pad", t,
+							    2, why, sizeof(why)), 0);
+	assert_int_equal(qst_supervisor_check_noise(&lim, &ln, "response pad", 1690 * ms,
+						    3, why, sizeof(why)), QST_ERR_LIMIT);
+	assert_string_equal(why, "response pad link corrupt for 1.00 s (18 bytes discarded)");
+	qst_link_noise_reset(&ln);
+	assert_int_equal(qst_supervisor_check_noise(&lim, &ln, "thermode", 5 * QST_NS_PER_S,
+						    1, why, sizeof(why)), 1);
+}
+
 static void evq_is_fifo_and_bounded(void **state)
 {
 	(void)state;
@@ -142,6 +217,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(supervisor_accepts_dfns_stimuli),
 		cmocka_unit_test(supervisor_refuses_beyond_limits),
+		cmocka_unit_test(tracking_check_needs_distance_and_time),
+		cmocka_unit_test(noise_check_tolerates_bursts),
 		cmocka_unit_test(evq_is_fifo_and_bounded),
 		cmocka_unit_test(participant_presses_at_crossing_plus_rt),
 		cmocka_unit_test(participant_profile_errors_name_the_field),

@@ -310,6 +310,8 @@ static void test_parser_garbage(void **state)
 	/* junk before the first CR, the corrupt frame, the noise line and
 	 * the over-long line */
 	assert_int_equal(p.dropped, 4);
+	/* every byte of those, and the 3 trailing a frame: 9 + 3 + 23 + 8 + 200 */
+	assert_int_equal(p.noise_bytes, 243);
 	for (size_t c = 1; c < pos; c++) {
 		parse_with_cuts(buf, pos, &c, 1, &g);
 		check_items(&g, w, nw);

@@ -1,0 +1,112 @@
+# Fault injection against the simulated devices (docs/simulation.md): each
+# fault is injected 3 s into the second HPT ramp of a short session, and
+# the wire log, /events and /trials must show the station's answer
+# (tests/python/check_fault_run.py): the TCS II abort command first, then
+# the 32 °C neutral, the fault recorded word for word, the trials finished
+# before it kept, the interrupted one marked aborted. The figures printed
+# are the fault-to-abort latencies on the session clock.
+. "$(dirname "$0")/lib.sh"
+S="$QST_SRC/tests/scripts/session_faults.lua"
+CHECK="$QST_SRC/tests/python/check_fault_run.py"
+
+session() { # session NAME [qst run options...]
+	name=$1; shift
+	set +e
+	"$QST" run "$S" --skip-check --subject S07 --sex F --age 30 --site hand \
+		--seed 11 --clock virtual --out "$WORK/$name.h5" \
+		--wire-log "$WORK/$name.wire" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	echo $? >"$WORK/$name.rc"
+	set -e
+}
+
+exit_is() { # exit_is NAME CODE
+	[ "$(cat "$WORK/$1.rc")" = "$2" ] ||
+		{ cat "$WORK/$1.err" >&2; fail "$1: exit $(cat "$WORK/$1.rc"), expected $2"; }
+	"$PY" "$QST_SRC/tests/python/check_session.py" "$WORK/$1.h5" >/dev/null ||
+		fail "$1: the session file does not pass check_session.py"
+}
+
+# A fault that cannot be simulated is a usage error, before anything runs.
+expect_exit 2 "$QST" run "$S" --subject S07 --sex F --age 30 --site hand \
+	--out "$WORK/bad.h5" --sim-fault melt@3
+expect_err "KIND is stall, disconnect, garbage or diverge"
+expect_exit 2 "$QST" run "$S" --subject S07 --sex F --age 30 --site hand \
+	--out "$WORK/bad.h5" --sim-fault response:diverge@3
+expect_err "only the thermode can diverge"
+[ ! -e "$WORK/bad.h5" ] || fail "a refused --sim-fault left a file behind"
+
+# The healthy session: where the second HPT ramp is.
+session clean
+exit_is clean 0
+AT=$("$PY" - "$WORK/clean.h5" <<'PYEOF'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    hpt = list(f["lookup/test_names"].asstr()[()]).index("HPT")
+    t = f["trials"]
+    onset = [o for o, k in zip(t["t_onset_ns"][()], t["test"][()]) if k == hpt]
+    assert len(onset) == 3, onset
+    print(f"{onset[1] / 1e9 + 3.0:.3f}")
+PYEOF
+)
+echo "faults at $AT s, 3 s into the second HPT ramp"
+
+check() { # check NAME REGEX: the fault's checks, with the operator told
+	"$PY" "$CHECK" "$WORK/$1.h5" "$WORK/$1.wire" "$WORK/clean.h5" --at "$AT" \
+		--fault "$2" || fail "$1"
+	grep -q "DEVICE FAULT: " "$WORK/$1.err" || fail "$1: the operator was not told"
+	grep -Eq "session stopped: .*stimulation aborted: $2; the session was ended\$" "$WORK/$1.err" ||
+		{ cat "$WORK/$1.err" >&2; fail "$1: no final message naming the fault"; }
+}
+
+# The thermode hangs: the readback watchdog (500 ms, §8.2 interlock 3).
+session stall --sim-fault "stall@$AT"
+exit_is stall 4
+check stall "no thermode readback for 500 ms"
+
+# The thermode's link closes: reads see the end, the abort cannot be
+# delivered but is still attempted first (a '>!' line in the wire log).
+session disconnect --sim-fault "disconnect@$AT"
+exit_is disconnect 4
+check disconnect "thermode link lost \(input/output error\)"
+grep -q " thermal >! A QST_ERR_IO" "$WORK/disconnect.wire" ||
+	fail "disconnect: the abort attempt is not in the wire log"
+
+# Noise on the thermode's line for good: no valid readback gets through.
+session garbage --sim-fault "garbage@$AT"
+exit_is garbage 4
+check garbage "no thermode readback for [0-9]+ ms"
+
+# The plate stops following the ramp (1 °C/s): tracking (> 2 °C for 1 s).
+session diverge --sim-fault "diverge@$AT"
+exit_is diverge 4
+check diverge "thermode readback [0-9.]+ °C diverges from command [0-9.]+ °C by [0-9.]+ °C for 1.00 s"
+# ... and falls away 8 °C at once: caught 1 s after it is 2 °C off.
+session diverge_fast --sim-fault "diverge@$AT:-8"
+exit_is diverge_fast 4
+check diverge_fast "thermode readback [0-9.]+ °C diverges from command [0-9.]+ °C by [0-9.]+ °C for 1.00 s"
+
+# The response pad: a lost link is a fault; noise that lasts is a fault.
+session pad_disconnect --sim-fault "response:disconnect@$AT"
+exit_is pad_disconnect 4
+check pad_disconnect "response pad link lost \(input/output error\)"
+session pad_garbage --sim-fault "response:garbage@$AT"
+exit_is pad_garbage 4
+check pad_garbage "response pad link corrupt for 1.00 s \([0-9]+ bytes discarded\)"
+
+# Short bursts are absorbed: resynchronised, counted, recorded, no fault,
+# and the session ends as the clean one did.
+session burst --sim-fault "garbage@$AT:0.3"
+exit_is burst 0
+"$PY" "$CHECK" "$WORK/burst.h5" "$WORK/burst.wire" "$WORK/clean.h5" --at "$AT" \
+	--no-fault --noise thermode || fail "burst"
+session pad_burst --sim-fault "response:garbage@$AT:0.3"
+exit_is pad_burst 0
+"$PY" "$CHECK" "$WORK/pad_burst.h5" "$WORK/pad_burst.wire" "$WORK/clean.h5" \
+	--at "$AT" --no-fault --noise "response pad" || fail "pad_burst"
+
+# The checker can fail: the clean run has no fault to find.
+if "$PY" "$CHECK" "$WORK/clean.h5" "$WORK/clean.wire" "$WORK/clean.h5" --at "$AT" \
+	--fault "no thermode readback.*" >/dev/null 2>&1; then
+	fail "check_fault_run.py accepted a run without a fault"
+fi
+echo "ok: faults handled"
