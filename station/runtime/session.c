@@ -560,6 +560,17 @@ static bool operator_resumes(struct session *s, const char *why)
 	return !a.not_done && a.value == 1.0;
 }
 
+/* The operator resumed: the device gets a fresh deadline from now. The
+ * silence that caused the pause would otherwise trip the readback
+ * watchdog again at once, before the device had a chance to answer. */
+static void restart_watchdogs(struct session *s)
+{
+	s->last_readback_ns = qst_station_now(s->st);
+	qst_tracking_reset(&s->track);
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		qst_link_noise_reset(&s->noise[r]);
+}
+
 /*
  * Issue 7 items 2 and 3: after a fault or a stop the thermode has been
  * aborted; the session waits for the operator, who resumes (the method
@@ -578,6 +589,8 @@ static int pause_session(struct session *s, int code, const char *why)
 	s->paused = true;
 	bool resume = operator_resumes(s, why);
 	int ret = QST_OK;
+	if (resume)
+		restart_watchdogs(s);
 	if (resume && s->resume_neutral_c != s->neutral_c) {
 		/* The method's baseline again, in place of the safe neutral. */
 		ret = qst_station_thermal_neutral(s->st, s->resume_neutral_c);

@@ -104,6 +104,32 @@ exit_is pad_burst 0
 "$PY" "$CHECK" "$WORK/pad_burst.h5" "$WORK/pad_burst.wire" "$WORK/clean.h5" \
 	--at "$AT" --no-fault --noise "response pad" || fail "pad_burst"
 
+# A transient fault with an operator: the session pauses, the operator
+# resumes, the watchdogs start afresh once the link is clean again, the
+# thermode is back at baseline, and the interrupted trial is repeated.
+printf 'y\n' >"$WORK/resume.answers"
+session resume --sim-fault "garbage@$AT:1.5" --answers "$WORK/resume.answers"
+exit_is resume 0
+grep -q "resumed: the interrupted trial is repeated" "$WORK/resume.err" ||
+	{ cat "$WORK/resume.err" >&2; fail "resume: the operator was not told"; }
+"$PY" - "$WORK/resume.h5" <<'PYEOF' || fail "resume"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    names = list(f["lookup/event_code_names"].asstr()[()])
+    codes = [names[c] for c in f["events/code"][()]]
+    for want in ("device_fault", "pause", "resume"):
+        assert codes.count(want) == 1, f"{want}: {codes.count(want)} events"
+    assert codes.index("device_fault") < codes.index("pause") < codes.index("resume")
+    flags = list(f["lookup/trial_flag_names"].asstr()[()])
+    aborted = 1 << flags.index("aborted")
+    hpt = list(f["lookup/test_names"].asstr()[()]).index("HPT")
+    t = f["trials"]
+    rows = [int(fl) for k, fl in zip(t["test"][()], t["flags"][()]) if k == hpt]
+    done = [fl for fl in rows if not fl & aborted]
+    assert len(rows) == 4 and len(done) == 3, f"HPT rows {rows}"
+print("resume: 3 HPT trials plus the aborted one, pause and resume recorded")
+PYEOF
+
 # The checker can fail: the clean run has no fault to find.
 if "$PY" "$CHECK" "$WORK/clean.h5" "$WORK/clean.wire" "$WORK/clean.h5" --at "$AT" \
 	--fault "no thermode readback.*" >/dev/null 2>&1; then
