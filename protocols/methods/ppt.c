@@ -209,8 +209,10 @@ static int ppt_trial(const struct qst_rig_ops *ops, void *rig,
 	task.kind = QST_TASK_NONE;
 	ops->task(rig, &task);
 	if (end < 0) {
+		/* A fault or a stop mid-ramp: the operator lets go, and the
+		 * trial is kept as aborted, never as a threshold. */
 		ops->pressure_release(rig);
-		return end;
+		return qst_method_abort_trial(ops, rig, &t, end);
 	}
 	if (end == ENDED_PRESS)
 		take_press(ops, rig, &press, r, &t);

@@ -287,11 +287,15 @@ static void record_thermode_stop(struct session *s, const char *msg)
 static int device_fault(struct session *s, int code, int source, double value,
 			double value2, const char *msg)
 {
+	bool pressing = s->pressure_from_ns > 0;
 	stop_thermode(s);
+	if (pressing)
+		qst_station_hand_release(s->st);
 	record_event(s, QST_EVC_DEVICE_FAULT, source, value, value2, msg);
 	record_thermode_stop(s, msg);
 	console_line(s, "DEVICE FAULT: %s. Stimulation aborted, thermode "
-		     "returning to %.1f °C.", msg, s->cfg->limits.safe_neutral_c);
+		     "returning to %.1f °C.%s", msg, s->cfg->limits.safe_neutral_c,
+		     pressing ? " Release the algometer now." : "");
 	return pause_session(s, code, msg);
 }
 
@@ -325,6 +329,17 @@ static int check_tracking(struct session *s, int64_t t_ns, double measured)
 	return QST_OK;
 }
 
+/* The event source that names a device role in /events. */
+static int role_source(int role)
+{
+	switch (role) {
+	case QST_ROLE_THERMAL: return QST_EVS_THERMAL;
+	case QST_ROLE_PRESSURE: return QST_EVS_PRESSURE;
+	case QST_ROLE_RESPONSE: return QST_EVS_RESPONSE;
+	default: return QST_EVS_STATION; /* no source of its own yet */
+	}
+}
+
 /* Corrupt bytes on a link: resynchronised and counted (the first report
  * of a stretch is recorded); a stretch that goes on is a fault. */
 static int on_link_noise(struct session *s, const struct qst_event *ev)
@@ -335,8 +350,7 @@ static int on_link_noise(struct session *s, const struct qst_event *ev)
 	int ret = qst_supervisor_check_noise(&s->cfg->limits, &s->noise[r],
 					     device, ev->t_ns,
 					     ev->u.noise_bytes, why, sizeof(why));
-	int source = r == QST_ROLE_THERMAL ? QST_EVS_THERMAL :
-		     r == QST_ROLE_RESPONSE ? QST_EVS_RESPONSE : QST_EVS_PRESSURE;
+	int source = role_source(r);
 	if (ret < 0)
 		return device_fault(s, QST_ERR_DEVICE, source,
 				    (double)s->noise[r].bytes, NAN, why);
@@ -678,9 +692,8 @@ static int pump(struct session *s, int64_t deadline, struct qst_press *press,
 			break;
 		}
 		case QST_EV_DEVICE_FAULT:
-			return device_fault(s, QST_ERR_DEVICE, ev.device == QST_ROLE_THERMAL ?
-					    QST_EVS_THERMAL : QST_EVS_RESPONSE, NAN, NAN,
-					    ev.u.text);
+			return device_fault(s, QST_ERR_DEVICE, role_source(ev.device),
+					    NAN, NAN, ev.u.text);
 		case QST_EV_LINK_NOISE:
 			ret = on_link_noise(s, &ev);
 			break;

@@ -130,6 +130,39 @@ with h5py.File(sys.argv[1], "r") as f:
 print("resume: 3 HPT trials plus the aborted one, pause and resume recorded")
 PYEOF
 
+# The algometer, 2 s into the second PPT ramp: the gauge stops answering
+# (the driver's 5 unanswered requests, 500 ms) or its link closes. The
+# operator is told to let go, the first threshold is kept, the interrupted
+# trial is recorded as aborted, the fault is the algometer's.
+P="$QST_SRC/tests/scripts/session_ppt.lua"
+for fault in stall disconnect; do
+	set +e
+	"$QST" run "$P" --skip-check --subject S07 --sex F --age 30 --site hand \
+		--seed 11 --clock virtual --out "$WORK/ppt_$fault.h5" \
+		--sim-fault "pressure:$fault@30" >/dev/null 2>"$WORK/ppt_$fault.err"
+	echo $? >"$WORK/ppt_$fault.rc"
+	set -e
+	exit_is "ppt_$fault" 4
+	grep -q "DEVICE FAULT: .* Release the algometer now." "$WORK/ppt_$fault.err" ||
+		{ cat "$WORK/ppt_$fault.err" >&2; fail "ppt_$fault: the operator was not told to let go"; }
+	"$PY" - "$WORK/ppt_$fault.h5" <<'PYEOF' || fail "ppt_$fault"
+import sys, h5py, math
+with h5py.File(sys.argv[1], "r") as f:
+    flags = list(f["lookup/trial_flag_names"].asstr()[()])
+    t = f["trials"]
+    fl, val = t["flags"][()], t["value_measured"][()]
+    assert len(fl) == 2, f"{len(fl)} PPT rows"
+    assert fl[0] == 0 and math.isfinite(val[0]), "the first threshold was lost"
+    assert fl[1] & (1 << flags.index("aborted")) and math.isnan(val[1])
+    ev = f["events"]
+    codes = list(f["lookup/event_code_names"].asstr()[()])
+    srcs = list(f["lookup/event_source_names"].asstr()[()])
+    faults = [srcs[s] for c, s in zip(ev["code"][()], ev["source"][()])
+              if codes[c] == "device_fault"]
+    assert faults == ["pressure"], faults
+PYEOF
+done
+
 # The checker can fail: the clean run has no fault to find.
 if "$PY" "$CHECK" "$WORK/clean.h5" "$WORK/clean.wire" "$WORK/clean.h5" --at "$AT" \
 	--fault "no thermode readback.*" >/dev/null 2>&1; then
