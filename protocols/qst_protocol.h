@@ -171,4 +171,20 @@ int qst_script_run(const char *text, size_t len, const char *chunkname,
 		   const struct qst_script_host *host, void *user,
 		   char *errbuf, size_t errlen);
 
+/*
+ * Evaluate a data file — a Lua chunk that returns a table, such as a
+ * station configuration — under the same heap cap and instruction budget
+ * as a protocol script, in a state with no library at all: no functions
+ * to call, only Lua's own syntax. read() gets the returned table as
+ * argument 1, runs protected and refuses contents with luaL_error (its
+ * message, prefixed with chunkname, ends up in errbuf). Returns QST_OK,
+ * QST_ERR_SCRIPT (syntax, budget, memory, or read() raised), or
+ * QST_ERR_NOMEM/QST_ERR_ARG.
+ */
+struct lua_State;
+int qst_data_eval(const char *text, size_t len, const char *chunkname,
+		  const struct qst_script_limits *limits,
+		  int (*read)(struct lua_State *L, void *user), void *user,
+		  char *errbuf, size_t errlen);
+
 #endif
