@@ -592,9 +592,11 @@ int qst_cli_check(int argc, char **argv)
 	struct qst_session_summary sum, worst;
 	worst.result = QST_ERR_ARG; /* not run unless the typical run passes */
 	int err = dry_run(&cfg, &sum, &worst);
-	print_check(stdout, &sum, &cfg.limits);
+	if (o.station)
+		printf("station:   %s (%s)\n", o.conf.name, o.station);
+	print_check(stdout, &sum, &sum.limits);
 	if (worst.result != QST_ERR_ARG)
-		print_worst_case(stdout, &worst, &cfg.limits);
+		print_worst_case(stdout, &worst, &worst.limits);
 	free(text);
 	if (err < 0) {
 		qst_cli_error("check failed: %s", sum.error);
