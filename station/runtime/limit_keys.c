@@ -128,7 +128,11 @@ int qst_limit_tighten(struct qst_thermal_limits *lim,
 			 k->name, v, k->unit, than, now, k->unit);
 		return QST_ERR_LIMIT;
 	}
-	if (!isfinite(v) || v < lo || v > hi) {
+	if (!isfinite(v)) {
+		snprintf(why, whylen, "%s is not a finite number", k->name);
+		return QST_ERR_ARG;
+	}
+	if (v < lo || v > hi) {
 		snprintf(why, whylen, "%s = %g %s is out of range (allowed: %g to %g %s)",
 			 k->name, v, k->unit, lo, hi, k->unit);
 		return QST_ERR_ARG;
