@@ -426,13 +426,15 @@ static int build_config(const struct run_options *o, bool for_run,
 	return -1;
 }
 
+/* /metadata station: "simulated" or the station file (hdf5-schema.md). */
 static void fill_station_meta(struct qst_session_config *cfg,
-			      const struct qst_config *conf)
+			      const char *station_file)
 {
 	struct qst_session_meta *m = &cfg->meta;
 	const struct qst_participant_profile *p = &cfg->station.participant;
 	snprintf(m->software_version, sizeof(m->software_version), "%s", QST_VERSION);
-	snprintf(m->station, sizeof(m->station), "%s", conf->name);
+	snprintf(m->station, sizeof(m->station), "%s",
+		 station_file ? station_file : "simulated");
 	snprintf(m->clock_source, sizeof(m->clock_source), "%s",
 		 cfg->station.clock_mode == QST_CLOCK_VIRTUAL ? "virtual" :
 		 "CLOCK_MONOTONIC");
@@ -772,7 +774,7 @@ int qst_cli_run(int argc, char **argv)
 		if (c > 1) {
 			ret = c;
 		} else {
-			fill_station_meta(&cfg, &o.conf);
+			fill_station_meta(&cfg, o.station);
 			cfg.operator_console = c == 1 ? &console : NULL;
 			ret = run_session(&cfg, &o);
 		}

@@ -424,7 +424,9 @@ static int on_pressure(struct session *s, const struct qst_event *ev)
 	if (qst_supervisor_check_pressure(&s->cfg->limits, kpa, why, sizeof(why)) < 0) {
 		qst_station_hand_release(s->st);
 		record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, kpa, NAN, why);
-		return fail(s, QST_ERR_LIMIT, "release the algometer now: %s", why);
+		return fail(s, QST_ERR_LIMIT, "release the algometer now%s%s%s: %s",
+			    s->step[0] ? " (step '" : "", s->step, s->step[0] ? "')" : "",
+			    why);
 	}
 	/* Rate feedback once a second while the operator presses (§2.9: ≈50 kPa/s). */
 	if (s->pressure_from_ns > 0 &&
