@@ -27,6 +27,13 @@ expect_exit 3 "$QST" run "$P/dfns_thermal.lua" --station "$hot" --subject S01 $I
 expect_err "protocol check failed, nothing was run"
 [ ! -e "$WORK/hot.h5" ] || fail "a refused protocol produced a file"
 
+# Not only the check: with it skipped, the session's own supervisor holds
+# the station's limit and the trials before the refusal stay recorded.
+expect_exit 3 "$QST" run "$P/dfns_thermal.lua" --station "$hot" --subject S01 $ID \
+	--skip-check --participant unresponsive --out "$WORK/hot.h5"
+expect_err "above the station maximum of 47.0 degC"
+[ -e "$WORK/hot.h5" ] || fail "the refused run kept no file"
+
 # Stricter dose budget: the worst case of TSL breaks it.
 dose=$(station dose 'return { limits = { thermal = { dose_budget_s = 40 } } }')
 expect_exit 3 "$QST" check --station "$dose" "$P/dfns_thermal.lua"
@@ -92,6 +99,9 @@ LUA
 expect_exit 0 "$QST" check "$WORK/tight.lua"
 sed 's/cutoff = 48/cutoff = 50/' "$WORK/tight.lua" >"$WORK/tight50.lua"
 expect_exit 3 "$QST" check "$WORK/tight50.lua"
+expect_err "above the station maximum of 48.0 degC"
+expect_exit 3 "$QST" run "$WORK/tight50.lua" --subject S01 $ID --skip-check \
+	--participant unresponsive --out "$WORK/tight50.h5"
 expect_err "above the station maximum of 48.0 degC"
 sed 's/max_c = 48/max_c = 49/' "$WORK/tight.lua" >"$WORK/tight49.lua"
 expect_exit 3 "$QST" check --station "$hot" "$WORK/tight49.lua"
