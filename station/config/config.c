@@ -115,9 +115,9 @@ static void unknown_key(const struct tab *t, const char *key,
 	join(keys, list, sizeof(list));
 	if (near)
 		refuse_at(t->L, "%s%s%.40s: unknown key; did you mean %s?", t->path,
-		      t->path[0] ? "." : "", key, near);
+			  t->path[0] ? "." : "", key, near);
 	refuse_at(t->L, "%s%s%.40s: unknown key (allowed: %s)", t->path,
-	      t->path[0] ? "." : "", key, list);
+		  t->path[0] ? "." : "", key, list);
 }
 
 /* Every key of t must be a string in keys (NULL keys: any name). */
@@ -129,8 +129,8 @@ static void check_keys(const struct tab *t, const char *const *keys)
 		lua_pop(L, 1);
 		if (lua_type(L, -1) != LUA_TSTRING)
 			refuse_at(L, "%s: unexpected %s key (write name = value)",
-			      t->path[0] ? t->path : "the table",
-			      luaL_typename(L, -1));
+				  t->path[0] ? t->path : "the table",
+				  luaL_typename(L, -1));
 		const char *key = lua_tostring(L, -1);
 		bool known = !keys;
 		for (const char *const *k = keys; k && *k; k++)
@@ -163,7 +163,7 @@ static bool sub(const struct tab *t, const char *key, struct tab *out)
 		refuse_at(t->L, "%s: tables nested too deep", t->path);
 	if (!lua_istable(t->L, -1))
 		refuse_at(t->L, "%s must be a table { ... }, got %s", out->path,
-		      luaL_typename(t->L, -1));
+			  luaL_typename(t->L, -1));
 	return true;
 }
 
@@ -175,11 +175,11 @@ static void get_string(const struct tab *t, const char *key, char *out,
 	size_t len = 0;
 	if (lua_type(t->L, -1) != LUA_TSTRING)
 		refuse_at(t->L, "%s.%s must be a string, got %s", t->path, key,
-		      luaL_typename(t->L, -1));
+			  luaL_typename(t->L, -1));
 	const char *s = lua_tolstring(t->L, -1, &len);
 	if (len == 0 || len >= outlen || strlen(s) != len)
 		refuse_at(t->L, "%s.%s must be 1-%zu bytes without NUL", t->path,
-		      key, outlen - 1);
+			  key, outlen - 1);
 	memcpy(out, s, len + 1);
 	lua_pop(t->L, 1);
 }
@@ -192,12 +192,12 @@ static double get_number(const struct tab *t, const char *key, double lo,
 		return NAN;
 	if (lua_type(t->L, -1) != LUA_TNUMBER)
 		refuse_at(t->L, "%s.%s must be a number (%s), got %s", t->path, key,
-		      unit, luaL_typename(t->L, -1));
+			  unit, luaL_typename(t->L, -1));
 	double v = lua_tonumber(t->L, -1);
 	lua_pop(t->L, 1);
 	if (!isfinite(v) || v < lo || v > hi)
 		refuse_at(t->L, "%s.%s = %g %s is out of range (allowed: %g to %g %s)",
-		      t->path, key, v, unit, lo, hi, unit);
+			  t->path, key, v, unit, lo, hi, unit);
 	return v;
 }
 
@@ -217,14 +217,14 @@ static void check_pattern(lua_State *L, const char *pattern)
 			if (*q >= '0' && *q <= '9' && q[1] >= '0' && q[1] <= '9' &&
 			    q[2] >= '0' && q[2] <= '9')
 				refuse_at(L, "lab.subject_pattern: counts {n,m} of at "
-					 "most 99");
+					  "most 99");
 	regex_t re;
 	int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
 	if (rc != 0) {
 		char msg[128];
 		regerror(rc, &re, msg, sizeof(msg));
 		refuse_at(L, "lab.subject_pattern is not a POSIX extended regular "
-			 "expression: %s", msg);
+			  "expression: %s", msg);
 	}
 	regfree(&re);
 }
@@ -242,8 +242,8 @@ static void read_lab(const struct tab *top, struct qst_config *c)
 		check_pattern(t.L, c->subject_pattern);
 	if (c->subject_pattern[0] && !c->subject_hint[0])
 		refuse_at(t.L, "lab.subject_hint is required with a subject_pattern "
-			   "(it says the rule in words, e.g. \"P followed by 3 "
-			   "digits\")");
+			  "(it says the rule in words, e.g. \"P followed by 3 "
+			  "digits\")");
 	lua_pop(t.L, 1);
 }
 
@@ -258,7 +258,7 @@ static void tighten(struct reader *r, const struct tab *t,
 	if (rc == QST_ERR_LIMIT) {
 		r->refused = true;
 		refuse_at(t->L, "%s.%s; a station file can only tighten the "
-			    "built-in limits (qst-domain.md §8)", t->path, why);
+			  "built-in limits (qst-domain.md §8)", t->path, why);
 	}
 	if (rc < 0)
 		refuse_at(t->L, "%s.%s", t->path, why);
@@ -281,7 +281,7 @@ static void read_group(struct reader *r, const struct tab *t,
 			continue;
 		if (lua_type(t->L, -1) != LUA_TNUMBER)
 			refuse_at(t->L, "%s.%s must be a number (%s), got %s", t->path,
-			      k->name, k->unit, luaL_typename(t->L, -1));
+				  k->name, k->unit, luaL_typename(t->L, -1));
 		double v = lua_tonumber(t->L, -1);
 		lua_pop(t->L, 1);
 		tighten(r, t, k, v, &r->c->limits);
@@ -298,11 +298,11 @@ static void read_probe(struct reader *r, const struct tab *probes)
 		return;
 	if (c->n_probes >= QST_CONFIG_MAX_PROBES)
 		refuse_at(L, "%s: at most %d probes", probes->path,
-		      QST_CONFIG_MAX_PROBES);
+			  QST_CONFIG_MAX_PROBES);
 	struct qst_probe *p = &c->probes[c->n_probes];
 	if (strlen(name) == 0 || strlen(name) >= sizeof(p->name))
 		refuse_at(L, "%s: probe names are 1-%zu bytes", probes->path,
-		      sizeof(p->name) - 1);
+			  sizeof(p->name) - 1);
 	check_keys(&t, probe_keys);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	/* Algometer probes are about 0.5-2 cm² (§2.9); 100 is generous. */
@@ -314,7 +314,7 @@ static void read_probe(struct reader *r, const struct tab *probes)
 	if (get(&t, "max_kpa")) {
 		if (lua_type(L, -1) != LUA_TNUMBER)
 			refuse_at(L, "%s.max_kpa must be a number (kPa), got %s",
-			      t.path, luaL_typename(L, -1));
+				  t.path, luaL_typename(L, -1));
 		double v = lua_tonumber(L, -1);
 		lua_pop(L, 1);
 		tighten(r, &t, qst_limit_key_find("pressure", "max_kpa"), v,
@@ -358,8 +358,8 @@ static void read_pressure(struct reader *r, const struct tab *limits)
 			c->probe = i;
 	if (c->probe < 0)
 		refuse_at(t.L, mounted[0] ? "%s.probe = \"%s\" is not among probes" :
-			   "%s.probe: name the mounted probe (several are listed)%s",
-		      t.path, mounted);
+			  "%s.probe: name the mounted probe (several are listed)%s",
+			  t.path, mounted);
 	lua_pop(t.L, 1);
 }
 
@@ -418,18 +418,18 @@ static void read_role(const struct tab *roles, int role, struct qst_config *c)
 	const char *const *d = role_drivers[role];
 	if (strcmp(rc->driver, d[0]) != 0 && strcmp(rc->driver, d[1]) != 0)
 		refuse_at(t.L, "%s.driver = \"%.16s\": a %s device is driven by "
-			   "\"%s\" or \"%s\"", t.path, rc->driver, name, d[0], d[1]);
+			  "\"%s\" or \"%s\"", t.path, rc->driver, name, d[0], d[1]);
 	bool sim = !strcmp(rc->driver, "sim");
 	if (sim && (rc->port[0] || rc->usb[0]))
 		refuse_at(t.L, "%s: the simulated driver takes no port or usb", t.path);
 	if (!sim && !rc->port[0] == !rc->usb[0])
 		refuse_at(t.L, "%s: driver %s needs either port = \"/dev/...\" or "
-			   "usb = \"VID:PID[:serial]\"", t.path, rc->driver);
+			  "usb = \"VID:PID[:serial]\"", t.path, rc->driver);
 	if (rc->port[0] && strncmp(rc->port, "/dev/", 5) != 0)
 		refuse_at(t.L, "%s.port must be a device path /dev/...", t.path);
 	if (rc->usb[0] && !valid_usb(rc->usb))
 		refuse_at(t.L, "%s.usb must be \"VID:PID\" or \"VID:PID:serial\" "
-			   "(4 hex digits each)", t.path);
+			  "(4 hex digits each)", t.path);
 	lua_pop(t.L, 1);
 }
 
