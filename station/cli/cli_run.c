@@ -474,6 +474,28 @@ static void print_steps(FILE *f, const struct qst_session_summary *sum)
 		fprintf(f, "  ... %d more sections\n", sum->sections - sum->n_steps);
 }
 
+/* The limits in force, when a station file or qst.safety{} made any of
+ * them stricter than the built-in ones. */
+static void print_limits(FILE *f, const struct qst_thermal_limits *lim)
+{
+	struct qst_thermal_limits def;
+	qst_thermal_limits_default(&def);
+	bool tight = false;
+	for (const struct qst_limit_key *k = qst_limit_keys(); k->name; k++)
+		tight = tight || qst_limit_get(lim, k) != qst_limit_get(&def, k);
+	if (!tight)
+		return;
+	fprintf(f, "limits:    %.1f to %.1f °C, rate <= %.1f °C/s, %.0f s above "
+		"%.0f °C per %.0f min, algometer <= %.0f kPa, vibration <= %.2f Vpp "
+		"(stricter than built-in:", lim->min_c, lim->max_c, lim->max_rate_c_s,
+		lim->dose_budget_s, lim->dose_threshold_c, lim->dose_window_s / 60.0,
+		lim->max_kpa, lim->max_vpp);
+	for (const struct qst_limit_key *k = qst_limit_keys(); k->name; k++)
+		if (qst_limit_get(lim, k) != qst_limit_get(&def, k))
+			fprintf(f, " %s", k->name);
+	fprintf(f, ")\n");
+}
+
 static void print_check(FILE *f, const struct qst_session_summary *sum,
 			const struct qst_thermal_limits *lim)
 {
@@ -502,6 +524,7 @@ static void print_check(FILE *f, const struct qst_session_summary *sum,
 		fprintf(f, "           algometer up to %.0f kPa with this participant; "
 			"PPT cut-off %.0f kPa, station ceiling %.0f kPa\n",
 			sum->max_kpa, QST_PPT_CEILING_KPA, lim->max_kpa);
+	print_limits(f, lim);
 	fprintf(f, "cut-offs:  %d   refusals: %d\n", sum->cutoffs, sum->refusals);
 }
 

@@ -97,6 +97,8 @@ qst.safety{ max_c = 48, dose_budget_s = 60 }
 qst.limits{ test = "HPT", cutoff = 48 }
 LUA
 expect_exit 0 "$QST" check "$WORK/tight.lua"
+grep -q "stricter than built-in: max_c dose_budget_s)" "$WORK/out" ||
+	fail "check does not show the tightened limits"
 sed 's/cutoff = 48/cutoff = 50/' "$WORK/tight.lua" >"$WORK/tight50.lua"
 expect_exit 3 "$QST" check "$WORK/tight50.lua"
 expect_err "above the station maximum of 48.0 degC"
