@@ -584,12 +584,27 @@ int qst_config_apply(const struct qst_config *c, bool for_run,
 	return QST_OK;
 }
 
+/* A Lua string literal that reads back as s, whatever bytes it holds. */
+static void print_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\%03u", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
 static void print_group(const struct qst_config *c, FILE *out,
 			const char *group)
 {
 	for (const struct qst_limit_key *k = qst_limit_keys(); k->name; k++)
 		if (!strcmp(k->group, group))
-			fprintf(out, "      %s = %g,\n", k->name,
+			fprintf(out, "      %s = %.15g,\n", k->name,
 				qst_limit_get(&c->limits, k));
 }
 
@@ -598,31 +613,52 @@ static void print_roles(const struct qst_config *c, FILE *out)
 	fprintf(out, "  roles = {\n");
 	for (int r = 0; r < QST_ROLE_COUNT; r++) {
 		const struct qst_role_config *rc = &c->roles[r];
-		fprintf(out, "    %s = { driver = \"%s\"", qst_role_name((enum qst_role)r),
-			rc->driver);
-		if (rc->port[0])
-			fprintf(out, ", port = \"%s\"", rc->port);
-		if (rc->usb[0])
-			fprintf(out, ", usb = \"%s\"", rc->usb);
+		fprintf(out, "    %s = { driver = ", qst_role_name((enum qst_role)r));
+		print_string(out, rc->driver);
+		if (rc->port[0]) {
+			fprintf(out, ", port = ");
+			print_string(out, rc->port);
+		}
+		if (rc->usb[0]) {
+			fprintf(out, ", usb = ");
+			print_string(out, rc->usb);
+		}
 		fprintf(out, " },\n");
 	}
 	fprintf(out, "  },\n");
 }
 
+static void print_pressure(const struct qst_config *c, FILE *out)
+{
+	fprintf(out, "    pressure = {\n      probe = ");
+	print_string(out, c->probes[c->probe].name);
+	fprintf(out, ",\n      probes = {\n");
+	for (int i = 0; i < c->n_probes; i++) {
+		fprintf(out, "        [");
+		print_string(out, c->probes[i].name);
+		fprintf(out, "] = { area_cm2 = %.15g, max_kpa = %.15g },\n",
+			c->probes[i].area_cm2, c->probes[i].max_kpa);
+	}
+	fprintf(out, "      },\n    },\n");
+}
+
 void qst_config_print(const struct qst_config *c, FILE *out)
 {
-	fprintf(out, "return {\n  name = \"%s\",\n", c->name);
-	if (c->subject_pattern[0])
-		fprintf(out, "  lab = { subject_pattern = \"%s\", subject_hint = \"%s\" },\n",
-			c->subject_pattern, c->subject_hint);
+	fprintf(out, "return {\n  name = ");
+	print_string(out, c->name);
+	fprintf(out, ",\n");
+	if (c->subject_pattern[0]) {
+		fprintf(out, "  lab = { subject_pattern = ");
+		print_string(out, c->subject_pattern);
+		fprintf(out, ", subject_hint = ");
+		print_string(out, c->subject_hint);
+		fprintf(out, " },\n");
+	}
 	fprintf(out, "  limits = {\n    thermal = {\n");
 	print_group(c, out, "thermal");
-	fprintf(out, "    },\n    pressure = {\n      probe = \"%s\",\n      probes = {\n",
-		c->probes[c->probe].name);
-	for (int i = 0; i < c->n_probes; i++)
-		fprintf(out, "        [\"%s\"] = { area_cm2 = %g, max_kpa = %g },\n",
-			c->probes[i].name, c->probes[i].area_cm2, c->probes[i].max_kpa);
-	fprintf(out, "      },\n    },\n    vibration = {\n");
+	fprintf(out, "    },\n");
+	print_pressure(c, out);
+	fprintf(out, "    vibration = {\n");
 	print_group(c, out, "vibration");
 	fprintf(out, "    },\n  },\n");
 	print_roles(c, out);

@@ -4,7 +4,8 @@
  * problem and leaves the built-in station; a loaded one has every limit
  * within the compiled-in range (it may only tighten them, qst-domain.md
  * §8), consistent limits, a mounted probe among its probes, and a subject
- * pattern that compiles with a hint beside it.
+ * pattern that compiles with a hint beside it; and what `qst config`
+ * prints for it loads back to the same station.
  */
 #include <math.h>
 #include <regex.h>
@@ -51,6 +52,36 @@ static void check_loaded(const struct qst_config *c)
 	(void)qst_config_check_subject(c, "P042", err, sizeof(err));
 }
 
+/* What qst config prints is a station file that loads to the same. */
+static void check_round_trip(const struct qst_config *c)
+{
+	char *text = NULL, err[512];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	FUZZ_CHECK(f != NULL);
+	qst_config_print(c, f);
+	FUZZ_CHECK(fclose(f) == 0);
+	struct qst_config back;
+	int rc = qst_config_load_text(text, len, "printed.lua", &back, err,
+				      sizeof(err));
+	if (rc != QST_OK)
+		fprintf(stderr, "%s\n%s\n", text, err);
+	FUZZ_CHECK(rc == QST_OK);
+	free(text);
+	FUZZ_CHECK(strcmp(back.name, c->name) == 0);
+	FUZZ_CHECK(strcmp(back.subject_pattern, c->subject_pattern) == 0);
+	FUZZ_CHECK(back.n_probes == c->n_probes && back.probe >= 0);
+	FUZZ_CHECK(strcmp(back.probes[back.probe].name, c->probes[c->probe].name) == 0);
+	for (const struct qst_limit_key *k = qst_limit_keys(); k->name; k++) {
+		double a = qst_limit_get(&back.limits, k), b = qst_limit_get(&c->limits, k);
+		FUZZ_CHECK(fabs(a - b) <= 1e-12 * fmax(1.0, fabs(b)));
+	}
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		FUZZ_CHECK(strcmp(back.roles[r].driver, c->roles[r].driver) == 0 &&
+			   strcmp(back.roles[r].port, c->roles[r].port) == 0 &&
+			   strcmp(back.roles[r].usb, c->roles[r].usb) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct qst_config c;
@@ -69,5 +100,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_loaded(&c);
+	check_round_trip(&c);
 	return 0;
 }

@@ -12,6 +12,10 @@ station() { printf '%s\n' "$2" >"$WORK/$1.lua"; echo "$WORK/$1.lua"; }
 expect_exit 0 "$QST" config "$QST_SRC/stations/simulated.lua"
 grep -q 'name = "lab-sim-1"' "$WORK/out" || fail "qst config does not print the name"
 grep -q 'max_c = 50,' "$WORK/out" || fail "qst config does not print the limits"
+# What it prints is itself a station file that prints the same.
+cp "$WORK/out" "$WORK/printed.lua"
+expect_exit 0 "$QST" config "$WORK/printed.lua"
+cmp -s "$WORK/out" "$WORK/printed.lua" || fail "qst config output does not round-trip"
 expect_exit 0 "$QST" check --station simulated "$P/dfns_thermal.lua"
 
 # Stricter thermal ceiling: the thermal battery passed, now its worst
