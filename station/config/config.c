@@ -325,6 +325,12 @@ static void read_probe(struct reader *r, const struct tab *probes)
 	lua_pop(L, 1);
 }
 
+static int compare_probes(const void *a, const void *b)
+{
+	return strcmp(((const struct qst_probe *)a)->name,
+		      ((const struct qst_probe *)b)->name);
+}
+
 static void read_probes(struct reader *r, const struct tab *pressure)
 {
 	struct tab t;
@@ -339,6 +345,9 @@ static void read_probes(struct reader *r, const struct tab *pressure)
 	}
 	if (r->c->n_probes == 0)
 		refuse_at(t.L, "%s: list at least one probe", t.path);
+	/* Table order is the hash's: sort, so listings are stable. */
+	qsort(r->c->probes, (size_t)r->c->n_probes, sizeof(r->c->probes[0]),
+	      compare_probes);
 	lua_pop(t.L, 1);
 }
 
