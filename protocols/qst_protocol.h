@@ -112,6 +112,18 @@ enum qst_answer_kind {
 	QST_ANSWER_EIGHTHS = 3,    /* tuning fork x/8, 0..8 in steps of 0.5 */
 };
 
+/* qst.safety{}: limits a protocol tightens, by name (docs/protocol-api.md,
+ * "Safety limits"). Names and directions are the station's business. */
+#define QST_SAFETY_MAX_KEYS 24
+
+struct qst_safety_params {
+	int n;
+	struct {
+		char key[32];
+		double value;
+	} item[QST_SAFETY_MAX_KEYS]; /* sorted by key */
+};
+
 /*
  * The station side of a script. Every callback returns QST_OK or a negative
  * qst_err; on error it fills errbuf (NUL-terminated) and the engine raises a
@@ -148,6 +160,10 @@ struct qst_script_host {
 		   char *errbuf, size_t errlen);
 	/* Seconds since session start, for scripts that pace themselves. */
 	double (*now)(void *user);
+	/* Tighten the station's limits for the rest of the run: all keys or
+	 * none; QST_ERR_LIMIT for a value looser than the one in force. */
+	int (*safety)(void *user, const struct qst_safety_params *p,
+		      char *errbuf, size_t errlen);
 };
 
 /* Resource limits of one script run. */
@@ -170,5 +186,21 @@ int qst_script_run(const char *text, size_t len, const char *chunkname,
 		   const struct qst_script_limits *limits,
 		   const struct qst_script_host *host, void *user,
 		   char *errbuf, size_t errlen);
+
+/*
+ * Evaluate a data file — a Lua chunk that returns a table, such as a
+ * station configuration — under the same heap cap and instruction budget
+ * as a protocol script, in a state with no library at all: no functions
+ * to call, only Lua's own syntax. read() gets the returned table as
+ * argument 1, runs protected and refuses contents with luaL_error (its
+ * message, prefixed with chunkname, ends up in errbuf). Returns QST_OK,
+ * QST_ERR_SCRIPT (syntax, budget, memory, or read() raised), or
+ * QST_ERR_NOMEM/QST_ERR_ARG.
+ */
+struct lua_State;
+int qst_data_eval(const char *text, size_t len, const char *chunkname,
+		  const struct qst_script_limits *limits,
+		  int (*read)(struct lua_State *L, void *user), void *user,
+		  char *errbuf, size_t errlen);
 
 #endif

@@ -84,6 +84,8 @@ struct qst_session_summary {
 	int n_steps;              /* sections beyond the cap are only counted */
 	struct qst_step_summary steps[QST_SUMMARY_MAX_STEPS];
 	bool recorded;            /* a session file exists (out_path) */
+	struct qst_thermal_limits limits; /* in force at the end: the station's
+					   * as the protocol tightened them */
 };
 
 int qst_session_run(const struct qst_session_config *cfg,

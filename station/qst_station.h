@@ -61,6 +61,9 @@ struct qst_station_config {
 	uint64_t seed;                        /* simulation and jitter RNG */
 	struct qst_participant_profile participant;
 	double probe_area_cm2;                /* algometer probe, default 1 cm² (§2.9) */
+	/* Vibration drive ceiling (station file, qst_supervisor.h): a sine
+	 * above it is refused before the wire. 0: the compiled-in one. */
+	double max_vpp;
 	/* Simulation only: a fault each simulated device develops
 	 * (docs/simulation.md); kind NONE for a healthy device. */
 	struct qst_sim_fault faults[QST_ROLE_COUNT];
@@ -91,6 +94,7 @@ struct qst_station {
 	struct qst_mark10_sim *mark10_sim;
 	struct qst_fgen_sim *fgen_sim;
 	double probe_area_cm2;
+	double max_vpp;
 	int64_t poll_due[QST_ROLE_COUNT];     /* drivers that must be asked */
 	struct qst_wirelog *wirelog;          /* borrowed, or NULL */
 	struct qst_participant *participant;
@@ -132,8 +136,11 @@ int qst_station_response_reset(struct qst_station *st);
 int qst_station_pressure_zero(struct qst_station *st);
 /* Poll the algometer at hz (0 stops). */
 int qst_station_pressure_rate(struct qst_station *st, double hz);
+/* QST_ERR_LIMIT, nothing sent, for an amplitude above the ceiling. */
 int qst_station_vibration(struct qst_station *st, double hz,
 			  double amplitude_vpp, bool on);
+/* Lower the vibration ceiling (a protocol's qst.safety{}); never raises it. */
+void qst_station_tighten_vibration(struct qst_station *st, double max_vpp);
 /* The simulated operator's hand on the algometer (simulated station only):
  * start pressing at rate kPa/s, or let go. */
 void qst_station_hand_press(struct qst_station *st, double rate_kpa_s);

@@ -45,9 +45,61 @@ struct qst_thermal_limits {
 	double dose_budget_s;  /* ... at most this long ... default 120 s */
 	double dose_window_s;  /* ... in any window this long, default 600 s
 				* (§8.2 interlock 2; needs ethics approval) */
+	double max_vpp;        /* vibration drive ceiling, default 10 Vpp: the
+				* function generator driver's own range, as no
+				* rule in qst-domain.md names one [U] */
 };
 
 void qst_thermal_limits_default(struct qst_thermal_limits *lim);
+
+/*
+ * The limits a station file (station/config) and a protocol's qst.safety{}
+ * may set, by name. Each has a direction: for a ceiling a lower value is
+ * stricter, for a floor a higher one. The compiled-in defaults above are
+ * the loosest values there are; qst_limit_tighten() is the one place that
+ * refuses anything looser than what is already in force.
+ */
+enum qst_limit_sense {
+	QST_LIMIT_CEILING,  /* lower is stricter (max_c, dose_budget_s) */
+	QST_LIMIT_FLOOR,    /* higher is stricter (min_c, dose_window_s) */
+	QST_LIMIT_SETTING,  /* no direction; kept consistent (safe_neutral_c) */
+};
+
+struct qst_limit_key {
+	const char *group;  /* "thermal", "pressure", "vibration" */
+	const char *name;   /* "max_c": the key in files and qst.safety{} */
+	const char *unit;
+	enum qst_limit_sense sense;
+	double strict;      /* strictest value accepted: below it the station
+			     * could not work at all (sanity, not safety) */
+	bool protocol;      /* qst.safety{} may tighten it */
+	size_t offset;      /* of the field in struct qst_thermal_limits */
+	bool ns;            /* an int64_t in ns, given in seconds */
+};
+
+/* The table, ended by an entry with a NULL name. */
+const struct qst_limit_key *qst_limit_keys(void);
+/* A key by name within a group (group NULL: any group), or NULL. */
+const struct qst_limit_key *qst_limit_key_find(const char *group,
+					       const char *name);
+double qst_limit_get(const struct qst_thermal_limits *lim,
+		     const struct qst_limit_key *k);
+/*
+ * Set k to v. QST_ERR_ARG (not finite, or stricter than k->strict) or
+ * QST_ERR_LIMIT when v is looser than the value in force, with `why`
+ * saying "max_c = 55 °C is looser than <than> 50 °C"; the caller says
+ * who may only tighten. A SETTING only needs to be in range.
+ */
+int qst_limit_tighten(struct qst_thermal_limits *lim,
+		      const struct qst_limit_key *k, double v,
+		      const char *than, char *why, size_t whylen);
+/* min below max, the baseline range inside them, the safe neutral inside
+ * the baseline range: QST_ERR_ARG with `why` otherwise. */
+int qst_limits_consistent(const struct qst_thermal_limits *lim, char *why,
+			  size_t whylen);
+/* A vibration drive above the ceiling: QST_ERR_LIMIT, before the wire. */
+int qst_supervisor_check_vibration(double max_vpp, double vpp, char *why,
+				   size_t whylen);
 
 /*
  * Check one thermal stimulus request (ramp to target at rate, hold, return

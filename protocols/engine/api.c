@@ -12,6 +12,7 @@
 #include <lua.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
@@ -855,6 +856,57 @@ static int api_ask(lua_State *L)
 	return 1;
 }
 
+/* ---------------------------------------------------------- qst.safety */
+
+static int compare_items(const void *a, const void *b)
+{
+	return strcmp(a, b); /* key[] is each item's first member */
+}
+
+/* The table's entries as numbers; which names exist, and whether a value
+ * tightens, the station decides (its supervisor owns the limits). */
+static void safety_read(lua_State *L, const char *fn,
+			struct qst_safety_params *p)
+{
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		if (lua_type(L, -2) != LUA_TSTRING)
+			luaL_error(L, "%s: unexpected %s key (write name = value)",
+				   fn, luaL_typename(L, -2));
+		const char *key = lua_tostring(L, -2);
+		if (lua_type(L, -1) != LUA_TNUMBER)
+			luaL_error(L, "%s: %s must be a number, got %s", fn, key,
+				   luaL_typename(L, -1));
+		if (p->n >= QST_SAFETY_MAX_KEYS ||
+		    strlen(key) >= sizeof(p->item[0].key))
+			luaL_error(L, "%s: unknown key '%s'", fn, key);
+		snprintf(p->item[p->n].key, sizeof(p->item[0].key), "%s", key);
+		p->item[p->n++].value = lua_tonumber(L, -1);
+		lua_pop(L, 1);
+	}
+	qsort(p->item, (size_t)p->n, sizeof(p->item[0]), compare_items);
+}
+
+static int api_safety(lua_State *L)
+{
+	const char *fn = "qst.safety";
+	struct qst_engine *e = api_enter(L, fn, true);
+	lua_settop(L, 1);
+	if (lua_type(L, 1) != LUA_TTABLE)
+		return luaL_error(L, "%s expects a table of limits, e.g. "
+				     "%s{ max_c = 48 }; got %s",
+				  fn, fn, luaL_typename(L, 1));
+	struct qst_safety_params p;
+	memset(&p, 0, sizeof(p));
+	safety_read(L, fn, &p);
+	if (!e->host->safety)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->safety(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- open */
 
 static const luaL_Reg api_functions[] = {
@@ -866,7 +918,7 @@ static const luaL_Reg api_functions[] = {
 	{ "mpt", api_mpt },           { "mps_dma", api_mps_dma },
 	{ "wur", api_wur },           { "vdt", api_vdt },
 	{ "ppt", api_ppt },           { "ask", api_ask },
-	{ NULL, NULL },
+	{ "safety", api_safety },     { NULL, NULL },
 };
 
 void qst_engine_open_api(lua_State *L)

@@ -188,6 +188,8 @@ static int engine_setup(lua_State *L)
 {
 	lua_pushliteral(L, "script stopped");
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &kill_key);
+	if (qst_engine_from(L)->data) /* a data file sees no library at all */
+		return 0;
 	qst_engine_open_sandbox(L);
 	qst_engine_open_api(L);
 	return 0;
@@ -292,7 +294,7 @@ static int report_result(const struct qst_engine *e, int status,
 		report_lua_message(e, msg, errbuf, errlen);
 		return QST_ERR_SCRIPT;
 	}
-	if (!e->declared) {
+	if (!e->declared && !e->data) {
 		format_message(errbuf, errlen,
 			       "%s: the script never calls qst.protocol{...}",
 			       e->chunkname);
@@ -300,6 +302,25 @@ static int report_result(const struct qst_engine *e, int status,
 	}
 	format_message(errbuf, errlen, "%s", "");
 	return QST_OK;
+}
+
+/* The data reader, called protected with the chunk's value as arg 1. */
+static int data_trampoline(lua_State *L)
+{
+	struct qst_engine *e = qst_engine_from(L);
+	if (!lua_istable(L, 1))
+		return luaL_error(L, "the file must return a table "
+				     "(return { ... }), not a %s value",
+				  luaL_typename(L, 1));
+	return e->data->read(L, e->data->user);
+}
+
+static int read_data(struct qst_engine *e)
+{
+	lua_State *L = e->L;
+	lua_pushcfunction(L, data_trampoline); /* below: msgh, value */
+	lua_insert(L, -2);
+	return lua_pcall(L, 1, 0, -3);
 }
 
 static int engine_execute(struct qst_engine *e, const char *text,
@@ -321,8 +342,10 @@ static int engine_execute(struct qst_engine *e, const char *text,
 			    e->instr_cap < QST_ENGINE_HOOK_STEP ?
 				    (int)e->instr_cap + 1 :
 				    QST_ENGINE_HOOK_STEP);
-		status = lua_pcall(L, 0, 0, -2);
+		status = lua_pcall(L, 0, e->data ? 1 : 0, -2);
 	}
+	if (status == LUA_OK && e->data)
+		status = read_data(e);
 	return report_result(e, status, errbuf, errlen);
 }
 
@@ -338,26 +361,11 @@ static void engine_close(struct qst_engine *e)
 			 e->mem_used);
 }
 
-int qst_script_run(const char *text, size_t len, const char *chunkname,
-		   const struct qst_script_limits *limits,
-		   const struct qst_script_host *host, void *user,
-		   char *errbuf, size_t errlen)
+static int engine_run(struct qst_engine *e, const char *text, size_t len,
+		      const struct qst_script_limits *limits, char *errbuf,
+		      size_t errlen)
 {
-	format_message(errbuf, errlen, "%s", "");
-	if (!chunkname || !chunkname[0])
-		chunkname = "script";
-	if (!text || !host) {
-		format_message(errbuf, errlen, "%s: no script text or host",
-			       chunkname);
-		return QST_ERR_ARG;
-	}
-
-	struct qst_engine *e = calloc(1, sizeof(*e));
-	if (!e)
-		return QST_ERR_NOMEM;
-	e->chunkname = chunkname;
-	e->host = host;
-	e->user = user;
+	const char *chunkname = e->chunkname;
 	e->kill_hint = "infinite loop?";
 	e->mem_cap = limits && limits->memory_bytes ? limits->memory_bytes :
 						      QST_SCRIPT_DEFAULT_MEMORY;
@@ -385,4 +393,48 @@ int qst_script_run(const char *text, size_t len, const char *chunkname,
 		qst_dbg("%s: %s", chunkname, errbuf ? errbuf : "");
 	free(e);
 	return rc;
+}
+
+int qst_script_run(const char *text, size_t len, const char *chunkname,
+		   const struct qst_script_limits *limits,
+		   const struct qst_script_host *host, void *user,
+		   char *errbuf, size_t errlen)
+{
+	format_message(errbuf, errlen, "%s", "");
+	if (!chunkname || !chunkname[0])
+		chunkname = "script";
+	if (!text || !host) {
+		format_message(errbuf, errlen, "%s: no script text or host",
+			       chunkname);
+		return QST_ERR_ARG;
+	}
+	struct qst_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return QST_ERR_NOMEM;
+	e->chunkname = chunkname;
+	e->host = host;
+	e->user = user;
+	return engine_run(e, text, len, limits, errbuf, errlen);
+}
+
+int qst_data_eval(const char *text, size_t len, const char *chunkname,
+		  const struct qst_script_limits *limits,
+		  int (*read)(struct lua_State *L, void *user), void *user,
+		  char *errbuf, size_t errlen)
+{
+	format_message(errbuf, errlen, "%s", "");
+	if (!chunkname || !chunkname[0])
+		chunkname = "data";
+	if (!text || !read) {
+		format_message(errbuf, errlen, "%s: no text or reader",
+			       chunkname);
+		return QST_ERR_ARG;
+	}
+	struct qst_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return QST_ERR_NOMEM;
+	struct qst_engine_data data = { read, user };
+	e->chunkname = chunkname;
+	e->data = &data;
+	return engine_run(e, text, len, limits, errbuf, errlen);
 }

@@ -37,8 +37,15 @@ enum qst_engine_kill {
 	QST_ENGINE_KILL_ENDED,        /* script finished: finalizers at close */
 };
 
+/* qst_data_eval: the reader of the returned table. */
+struct qst_engine_data {
+	int (*read)(lua_State *L, void *user);
+	void *user;
+};
+
 struct qst_engine {
 	lua_State *L;
+	const struct qst_engine_data *data; /* NULL: a protocol script */
 	const char *chunkname; /* without Lua's leading '=' */
 
 	/* memory: every byte the Lua state holds goes through engine_alloc */

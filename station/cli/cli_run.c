@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "qst_cli.h"
+#include "qst_config.h"
 #include "qst_console.h"
 #include "qst_methods.h"
 #include "qst_session.h"
@@ -31,6 +32,7 @@ static const char run_help[] =
 	"\n"
 	"subject (pseudonym only, never a name):\n"
 	"  --subject ID         2-32 letters, digits, '-' or '_', with a digit\n"
+	"                       (or as the station file's lab.subject_pattern says)\n"
 	"  --sex F|M            --age YEARS (1-120, whole years)\n"
 	"  --site SITE          face, hand, foot, trunk or other   --side left|right\n"
 	"session:\n"
@@ -49,8 +51,11 @@ static const char run_help[] =
 	"  --stop-key N         response key N (1-8) stops at once (default none)\n"
 	"  --stop-hold S        holding any response key S seconds stops\n"
 	"                       (default 2, 0 = off)\n"
-	"station (only the simulated station exists until real drivers land):\n"
+	"station (only simulated devices run until real drivers land):\n"
 	"  --station simulated  the built-in simulated station (default)\n"
+	"  --station FILE       a station file: limits (only stricter than the\n"
+	"                       built-in ones), subject-ID rule, probe, devices\n"
+	"                       (docs/station-config.md; check it: qst config FILE)\n"
 	"  --clock virtual|real virtual time (default) runs as fast as the host can;\n"
 	"                       real runs at wall-clock pace\n"
 	"  --seed N             seed of the simulation (default: from the time)\n"
@@ -70,17 +75,21 @@ static const char run_help[] =
 	"                       hardware; the pre-run check runs without it.\n";
 
 static const char check_help[] =
-	"usage: qst check PROTOCOL.lua [--seed N] [--participant NAME]\n"
-	"                 [--participant-set K=V,...]\n"
+	"usage: qst check PROTOCOL.lua [--station FILE] [--seed N]\n"
+	"                 [--participant NAME] [--participant-set K=V,...]\n"
 	"\n"
 	"Dry-runs the script on the simulated station in virtual time, touching\n"
 	"no hardware and writing no file, and prints its sections, the trials\n"
 	"per test, the expected duration and the stimulus envelope. A script\n"
 	"that fails, or asks for a stimulus the safety supervisor refuses, makes\n"
-	"the check fail (exit status 3).\n";
+	"the check fail (exit status 3). With --station FILE the station file's\n"
+	"limits apply (docs/station-config.md), as they will in qst run.\n";
 
 struct run_options {
 	const char *protocol;
+	const char *station;       /* station file, NULL for the built-in one */
+	const char *subject;       /* checked once the station file is read */
+	struct qst_config conf;
 	const char *out;
 	const char *ref;
 	const char *participant;
@@ -130,22 +139,6 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* A pseudonym: short, plain characters, and at least one digit so that a
- * bare name ("Smith") is refused. */
-static bool valid_subject_id(const char *id)
-{
-	size_t n = strlen(id);
-	bool digit = false;
-	if (n < 2 || n > 32)
-		return false;
-	for (const char *c = id; *c; c++) {
-		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
-			return false;
-		digit = digit || isdigit((unsigned char)*c);
-	}
-	return digit;
-}
-
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;
@@ -192,10 +185,7 @@ static int take_subject_option(struct run_options *o, int opt, const char *arg)
 	long v;
 	switch (opt) {
 	case OPT_SUBJECT:
-		if (!valid_subject_id(arg))
-			return bad("--subject '%s' is not a pseudonym: use 2-32 letters, digits, "
-				   "'-' or '_' including at least one digit (never a name)", arg);
-		snprintf(m->subject_id, sizeof(m->subject_id), "%s", arg);
+		o->subject = arg;
 		return 0;
 	case OPT_SEX:
 		if (strlen(arg) != 1 || !strchr("FfMm", arg[0]))
@@ -252,9 +242,7 @@ static int take_station_option(struct run_options *o, int opt, const char *arg)
 		o->seed_given = true;
 		return 0;
 	case OPT_STATION:
-		if (strcmp(arg, "simulated") != 0)
-			return bad("--station '%s': only the built-in simulated station is "
-				   "available in this version", arg);
+		o->station = strcmp(arg, "simulated") != 0 ? arg : NULL;
 		return 0;
 	case OPT_CLOCK:
 		if (!strcmp(arg, "virtual"))
@@ -323,6 +311,21 @@ static int take_option(struct run_options *o, int opt, const char *arg)
 	}
 }
 
+/* The station file (or the built-in station): -1 to go on, or an exit code. */
+static int load_station(struct run_options *o)
+{
+	char err[512];
+	qst_config_default(&o->conf);
+	if (!o->station)
+		return -1;
+	int ret = qst_config_load_file(o->station, &o->conf, err, sizeof(err));
+	if (ret < 0) {
+		qst_cli_error("station file refused: %s", err);
+		return qst_cli_exit_code(ret);
+	}
+	return -1;
+}
+
 /* Parse argv; returns -1 to go on, or an exit code. */
 static int parse_options(int argc, char **argv, struct run_options *o,
 			 const char *help)
@@ -355,12 +358,20 @@ static int parse_options(int argc, char **argv, struct run_options *o,
 	o->protocol = argv[optind];
 	if (!o->seed_given)
 		o->seed = (uint64_t)time(NULL);
-	return -1;
+	return load_station(o);
 }
 
-static int require_subject(const struct run_options *o)
+static int require_subject(struct run_options *o)
 {
-	const struct qst_session_meta *m = &o->meta;
+	struct qst_session_meta *m = &o->meta;
+	char err[300];
+	if (o->subject && qst_config_check_subject(&o->conf, o->subject, err,
+						   sizeof(err)) < 0) {
+		qst_cli_error("--subject %s", err);
+		return QST_EXIT_USAGE;
+	}
+	if (o->subject)
+		snprintf(m->subject_id, sizeof(m->subject_id), "%s", o->subject);
 	const char *missing = !m->subject_id[0] ? "--subject" : !m->sex ? "--sex" :
 			      !m->age_years ? "--age" : !m->site[0] ? "--site" :
 			      !o->out ? "--out" : NULL;
@@ -371,7 +382,7 @@ static int require_subject(const struct run_options *o)
 	return -1;
 }
 
-static int build_config(const struct run_options *o,
+static int build_config(const struct run_options *o, bool for_run,
 			struct qst_session_config *cfg, char **text)
 {
 	size_t len;
@@ -406,18 +417,24 @@ static int build_config(const struct run_options *o,
 		qst_cli_error("--participant-set: %s", err);
 		return QST_EXIT_USAGE;
 	}
-	qst_thermal_limits_default(&cfg->limits);
+	if (qst_config_apply(&o->conf, for_run, cfg, err, sizeof(err)) < 0) {
+		qst_cli_error("--station %s: %s", o->station, err);
+		return QST_EXIT_PROTOCOL;
+	}
 	cfg->script_limits.memory_bytes = QST_SCRIPT_DEFAULT_MEMORY;
 	cfg->script_limits.instructions = QST_SCRIPT_DEFAULT_INSTRUCTIONS;
 	return -1;
 }
 
-static void fill_station_meta(struct qst_session_config *cfg)
+/* /metadata station: "simulated" or the station file (hdf5-schema.md). */
+static void fill_station_meta(struct qst_session_config *cfg,
+			      const char *station_file)
 {
 	struct qst_session_meta *m = &cfg->meta;
 	const struct qst_participant_profile *p = &cfg->station.participant;
 	snprintf(m->software_version, sizeof(m->software_version), "%s", QST_VERSION);
-	snprintf(m->station, sizeof(m->station), "simulated");
+	snprintf(m->station, sizeof(m->station), "%s",
+		 station_file ? station_file : "simulated");
 	snprintf(m->clock_source, sizeof(m->clock_source), "%s",
 		 cfg->station.clock_mode == QST_CLOCK_VIRTUAL ? "virtual" :
 		 "CLOCK_MONOTONIC");
@@ -457,6 +474,28 @@ static void print_steps(FILE *f, const struct qst_session_summary *sum)
 		fprintf(f, "  ... %d more sections\n", sum->sections - sum->n_steps);
 }
 
+/* The limits in force, when a station file or qst.safety{} made any of
+ * them stricter than the built-in ones. */
+static void print_limits(FILE *f, const struct qst_thermal_limits *lim)
+{
+	struct qst_thermal_limits def;
+	qst_thermal_limits_default(&def);
+	bool tight = false;
+	for (const struct qst_limit_key *k = qst_limit_keys(); k->name; k++)
+		tight = tight || qst_limit_get(lim, k) != qst_limit_get(&def, k);
+	if (!tight)
+		return;
+	fprintf(f, "limits:    %.1f to %.1f °C, rate <= %.1f °C/s, %.0f s above "
+		"%.0f °C per %.0f min, algometer <= %.0f kPa, vibration <= %.2f Vpp "
+		"(stricter than built-in:", lim->min_c, lim->max_c, lim->max_rate_c_s,
+		lim->dose_budget_s, lim->dose_threshold_c, lim->dose_window_s / 60.0,
+		lim->max_kpa, lim->max_vpp);
+	for (const struct qst_limit_key *k = qst_limit_keys(); k->name; k++)
+		if (qst_limit_get(lim, k) != qst_limit_get(&def, k))
+			fprintf(f, " %s", k->name);
+	fprintf(f, ")\n");
+}
+
 static void print_check(FILE *f, const struct qst_session_summary *sum,
 			const struct qst_thermal_limits *lim)
 {
@@ -485,6 +524,7 @@ static void print_check(FILE *f, const struct qst_session_summary *sum,
 		fprintf(f, "           algometer up to %.0f kPa with this participant; "
 			"PPT cut-off %.0f kPa, station ceiling %.0f kPa\n",
 			sum->max_kpa, QST_PPT_CEILING_KPA, lim->max_kpa);
+	print_limits(f, lim);
 	fprintf(f, "cut-offs:  %d   refusals: %d\n", sum->cutoffs, sum->refusals);
 }
 
@@ -567,7 +607,7 @@ int qst_cli_check(int argc, char **argv)
 		return ret;
 	struct qst_session_config cfg;
 	char *text = NULL;
-	ret = build_config(&o, &cfg, &text);
+	ret = build_config(&o, false, &cfg, &text);
 	if (ret >= 0) {
 		free(text);
 		return ret;
@@ -577,9 +617,11 @@ int qst_cli_check(int argc, char **argv)
 	struct qst_session_summary sum, worst;
 	worst.result = QST_ERR_ARG; /* not run unless the typical run passes */
 	int err = dry_run(&cfg, &sum, &worst);
-	print_check(stdout, &sum, &cfg.limits);
+	if (o.station)
+		printf("station:   %s (%s)\n", o.conf.name, o.station);
+	print_check(stdout, &sum, &sum.limits);
 	if (worst.result != QST_ERR_ARG)
-		print_worst_case(stdout, &worst, &cfg.limits);
+		print_worst_case(stdout, &worst, &worst.limits);
 	free(text);
 	if (err < 0) {
 		qst_cli_error("check failed: %s", sum.error);
@@ -747,7 +789,7 @@ int qst_cli_run(int argc, char **argv)
 		return QST_EXIT_FILE;
 	struct qst_session_config cfg;
 	char *text = NULL;
-	ret = build_config(&o, &cfg, &text);
+	ret = build_config(&o, true, &cfg, &text);
 	struct qst_console console;
 	FILE *answers = NULL;
 	if (ret < 0) {
@@ -755,7 +797,7 @@ int qst_cli_run(int argc, char **argv)
 		if (c > 1) {
 			ret = c;
 		} else {
-			fill_station_meta(&cfg);
+			fill_station_meta(&cfg, o.station);
 			cfg.operator_console = c == 1 ? &console : NULL;
 			ret = run_session(&cfg, &o);
 		}

@@ -25,6 +25,7 @@ static const char usage_text[] =
 	"                     analysed session\n"
 	"  recover FILE.h5.journal\n"
 	"                     rebuild a session file from its crash journal\n"
+	"  config [FILE.lua]  check a station file, print the effective station\n"
 	"\n"
 	"`qst <command> --help` describes a command's options.\n"
 	"Environment: QST_LOG=error|warn|info|debug|spew sets the log level;\n"
@@ -95,6 +96,8 @@ int main(int argc, char **argv)
 		return qst_cli_analyze(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return qst_cli_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "config"))
+		return qst_cli_config(argc - 1, argv + 1);
 	if (!strcmp(cmd, "recover"))
 		return qst_cli_recover(argc - 1, argv + 1);
 	qst_cli_error("unknown command '%s' (try qst --help)", cmd);

@@ -62,7 +62,8 @@ enum wait_for {
 };
 
 struct session {
-	const struct qst_session_config *cfg;
+	const struct qst_session_config *cfg; /* = &own: limits as tightened */
+	struct qst_session_config own;        /* by qst.safety{} */
 	struct qst_session_summary *sum;
 	struct qst_station *st;
 	struct qst_recorder *rec;
@@ -437,7 +438,9 @@ static int on_pressure(struct session *s, const struct qst_event *ev)
 	if (qst_supervisor_check_pressure(&s->cfg->limits, kpa, why, sizeof(why)) < 0) {
 		qst_station_hand_release(s->st);
 		record_event(s, QST_EVC_DEVICE_FAULT, QST_EVS_SUPERVISOR, kpa, NAN, why);
-		return fail(s, QST_ERR_LIMIT, "release the algometer now: %s", why);
+		return fail(s, QST_ERR_LIMIT, "release the algometer now%s%s%s: %s",
+			    s->step[0] ? " (step '" : "", s->step, s->step[0] ? "')" : "",
+			    why);
 	}
 	/* Rate feedback once a second while the operator presses (§2.9: ≈50 kPa/s). */
 	if (s->pressure_from_ns > 0 &&
@@ -1348,7 +1351,74 @@ static double host_now(void *user)
 	return qst_ns_to_s(qst_station_now(((struct session *)user)->st));
 }
 
+/* The protocol keys, for "unknown key" messages. */
+static void safety_keys(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (const struct qst_limit_key *k = qst_limit_keys(); k->name; k++)
+		if (k->protocol)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+				 buf[0] ? ", " : "", k->name);
+}
+
+static int safety_merge(struct qst_thermal_limits *lim,
+			const struct qst_safety_params *p, char *why,
+			size_t whylen)
+{
+	for (int i = 0; i < p->n; i++) {
+		const struct qst_limit_key *k = qst_limit_key_find(NULL, p->item[i].key);
+		if (!k || !k->protocol) {
+			char keys[400];
+			safety_keys(keys, sizeof(keys));
+			snprintf(why, whylen, "unknown key '%s' (allowed: %s)",
+				 p->item[i].key, keys);
+			return QST_ERR_ARG;
+		}
+		char msg[200];
+		int ret = qst_limit_tighten(lim, k, p->item[i].value, "the station's",
+					    msg, sizeof(msg));
+		if (ret < 0) {
+			snprintf(why, whylen, "%s%s", msg, ret == QST_ERR_LIMIT ?
+				 "; a protocol can only tighten" : "");
+			return ret;
+		}
+	}
+	return qst_limits_consistent(lim, why, whylen);
+}
+
+/* qst.safety{}: before the first stimulus, so that the dose guard starts
+ * from the tightened rule with nothing accounted under the old one. */
+static int host_safety(void *user, const struct qst_safety_params *p,
+		       char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	struct qst_thermal_limits lim = s->own.limits;
+	if (s->next_trial_id > 0 || s->current_test >= 0 ||
+	    isfinite(s->sum->max_commanded_c))
+		return host_error(s, fail(s, QST_ERR_SCRIPT, "call it before the first "
+					  "test, not after stimuli were given"),
+				  errbuf, errlen);
+	char why[480];
+	int ret = safety_merge(&lim, p, why, sizeof(why));
+	if (ret < 0) /* a looser value is a safety refusal, the rest script errors */
+		return host_error(s, fail(s, ret == QST_ERR_LIMIT ? ret : QST_ERR_SCRIPT,
+					  "%s", why), errbuf, errlen);
+	s->own.limits = lim;
+	qst_dose_init(&s->dose, &lim);
+	qst_station_tighten_vibration(s->st, lim.max_vpp);
+	for (int i = 0; i < p->n; i++) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "qst.safety: %s = %g", p->item[i].key,
+			 p->item[i].value);
+		record_event(s, QST_EVC_LOG, QST_EVS_SCRIPT, p->item[i].value, NAN, msg);
+	}
+	ret = s->rec ? qst_station_thermal_max(s->st, lim.max_c) : QST_OK;
+	return host_error(s, ret < 0 ? fail(s, ret, "thermode refused its maximum: %s",
+					    qst_strerror(ret)) : QST_OK, errbuf, errlen);
+}
+
 static const struct qst_script_host script_host = {
+	.safety = host_safety,
 	.declare = host_declare,
 	.section = host_section,
 	.instruct = host_instruct,
@@ -1411,6 +1481,7 @@ int qst_session_run(const struct qst_session_config *cfg,
 		    struct qst_session_summary *summary)
 {
 	memset(summary, 0, sizeof(*summary));
+	summary->limits = cfg->limits;
 	summary->min_commanded_c = INFINITY;
 	summary->max_commanded_c = -INFINITY;
 	summary->min_force_mn = INFINITY;
@@ -1418,7 +1489,8 @@ int qst_session_run(const struct qst_session_config *cfg,
 	struct session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return QST_ERR_NOMEM;
-	s->cfg = cfg;
+	s->own = *cfg;
+	s->cfg = &s->own;
 	s->sum = summary;
 	s->current_trial = -1;
 	s->current_test = -1;
@@ -1450,6 +1522,7 @@ int qst_session_run(const struct qst_session_config *cfg,
 	}
 	if (s->fault)
 		ret = s->fault; /* the fault ended the run, not the script */
+	summary->limits = s->own.limits;
 	finish(s, ret);
 	qst_station_close(s->st);
 	ret = summary->result;

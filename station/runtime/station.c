@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "qst_station.h"
+#include "qst_supervisor.h"
 
 /* How long a device may take to identify itself after open. */
 #define IDENTIFY_TIMEOUT_NS (3 * QST_NS_PER_S)
@@ -379,6 +380,10 @@ int qst_station_open_simulated(const struct qst_station_config *cfg,
 		st->poll_due[r] = QST_SIM_NEVER;
 	}
 	st->probe_area_cm2 = cfg->probe_area_cm2 > 0 ? cfg->probe_area_cm2 : 1.0;
+	struct qst_thermal_limits def;
+	qst_thermal_limits_default(&def);
+	st->max_vpp = cfg->max_vpp > 0 && cfg->max_vpp < def.max_vpp ?
+			      cfg->max_vpp : def.max_vpp;
 	st->wirelog = cfg->wirelog;
 	qst_wirelog_set_clock(st->wirelog, station_clock, st);
 	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++)
@@ -535,13 +540,27 @@ int qst_station_vibration(struct qst_station *st, double hz,
 			  double amplitude_vpp, bool on)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_VIBRATION];
+	char why[128];
 	pthread_mutex_lock(&st->lock);
+	if (on && qst_supervisor_check_vibration(st->max_vpp, amplitude_vpp, why,
+						 sizeof(why)) < 0) {
+		pthread_mutex_unlock(&st->lock);
+		return QST_ERR_LIMIT;
+	}
 	int ret = on ? vibration_ops(st)->set_sine(d, hz, amplitude_vpp) : QST_OK;
 	if (ret == QST_OK)
 		ret = vibration_ops(st)->output(d, on);
 	pump_locked(st, qst_clock_now(&st->clock));
 	pthread_mutex_unlock(&st->lock);
 	return ret;
+}
+
+void qst_station_tighten_vibration(struct qst_station *st, double max_vpp)
+{
+	pthread_mutex_lock(&st->lock);
+	if (max_vpp < st->max_vpp)
+		st->max_vpp = max_vpp;
+	pthread_mutex_unlock(&st->lock);
 }
 
 void qst_station_hand_press(struct qst_station *st, double rate_kpa_s)

@@ -31,6 +31,7 @@ void qst_thermal_limits_default(struct qst_thermal_limits *lim)
 		.dose_threshold_c = 45.0,
 		.dose_budget_s = 120.0,
 		.dose_window_s = 600.0,
+		.max_vpp = 10.0,
 	};
 }
 
@@ -115,6 +116,16 @@ int qst_supervisor_check_pressure(const struct qst_thermal_limits *lim,
 		return refuse(why, whylen,
 			      "algometer reads %.0f kPa, above the %.0f kPa ceiling",
 			      kpa, lim->max_kpa);
+	return QST_OK;
+}
+
+int qst_supervisor_check_vibration(double max_vpp, double vpp, char *why,
+				   size_t whylen)
+{
+	if (!isfinite(vpp) || vpp > max_vpp)
+		return refuse(why, whylen,
+			      "vibration amplitude %.2f Vpp is above the %.2f Vpp ceiling",
+			      vpp, max_vpp);
 	return QST_OK;
 }
 

@@ -248,7 +248,26 @@ static double mock_now(void *user)
 	return 12.5;
 }
 
+/* Refuses max_c above 45, as a station at 45 °C would. */
+static int mock_safety(void *user, const struct qst_safety_params *p,
+		       char *errbuf, size_t errlen)
+{
+	struct mock *m = user;
+	char line[256] = "safety";
+	for (int i = 0; i < p->n; i++) {
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s=%g",
+			 p->item[i].key, p->item[i].value);
+		if (!strcmp(p->item[i].key, "max_c") && p->item[i].value > 45) {
+			snprintf(errbuf, errlen, "max_c looser than 45");
+			return QST_ERR_LIMIT;
+		}
+	}
+	record(m, "%s", line);
+	return QST_OK;
+}
+
 static const struct qst_script_host mock_host = {
+	.safety = mock_safety,
 	.declare = mock_declare,
 	.section = mock_section,
 	.instruct = mock_instruct,
@@ -969,6 +988,66 @@ static void test_hostile_scripts(void **state)
 	}
 }
 
+/* qst.safety{}: numbers only, handed over sorted, refusals surface. */
+static void test_safety_call(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(run(&m, HEADER "qst.safety{ max_c = 44, dose_budget_s = 60, "
+				     "min_c = 2 }\n"), QST_OK);
+	assert_contains(m.calls, "safety dose_budget_s=60 max_c=44 min_c=2");
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(run(&m, HEADER "qst.safety{ max_c = 48 }\n"), QST_ERR_LIMIT);
+	assert_contains(errbuf, "test.lua:2: qst.safety: max_c looser than 45");
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(run(&m, HEADER "qst.safety{ max_c = '44' }\n"), QST_ERR_SCRIPT);
+	assert_contains(errbuf, "qst.safety: max_c must be a number, got string");
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(run(&m, HEADER "qst.safety(44)\n"), QST_ERR_SCRIPT);
+	assert_contains(errbuf, "qst.safety expects a table of limits");
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(run(&m, "qst.safety{ max_c = 44 }\n"), QST_ERR_SCRIPT);
+	assert_contains(errbuf, "call qst.protocol{...} first");
+}
+
+static int data_reader(struct lua_State *L, void *user)
+{
+	lua_getfield(L, 1, "v");
+	*(lua_Integer *)user = lua_tointeger(L, -1);
+	return 0;
+}
+
+/* A data file sees Lua's syntax and nothing else, under the budgets. */
+static void test_data_eval_has_no_library(void **state)
+{
+	(void)state;
+	static const char *const hostile[] = {
+		"return { v = print }", "return { v = string.rep('x', 3) }",
+		"return { v = require('os') }", "return { v = ('x'):upper() }",
+		"return { v = load('return 1')() }", "return { v = io.open }",
+	};
+	lua_Integer v = 0;
+	const char *ok = "local a = 20 return { v = a + 22 }";
+	assert_int_equal(qst_data_eval(ok, strlen(ok), "d.lua", &test_limits, data_reader,
+				       &v, errbuf, sizeof(errbuf)), QST_OK);
+	assert_int_equal(v, 42);
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		v = -1;
+		int rc = qst_data_eval(hostile[i], strlen(hostile[i]), "d.lua", &test_limits,
+				       data_reader, &v, errbuf, sizeof(errbuf));
+		/* Either an error, or the name was simply nil (print, io.open). */
+		assert_true(rc == QST_ERR_SCRIPT || v == 0);
+	}
+	const char *spin = "while true do end";
+	assert_int_equal(qst_data_eval(spin, strlen(spin), "d.lua", &test_limits, data_reader,
+				       &v, errbuf, sizeof(errbuf)), QST_ERR_SCRIPT);
+	assert_contains(errbuf, "d.lua: script stopped: instruction budget");
+	const char *num = "return 1";
+	assert_int_equal(qst_data_eval(num, strlen(num), "d.lua", &test_limits, data_reader,
+				       &v, errbuf, sizeof(errbuf)), QST_ERR_SCRIPT);
+	assert_contains(errbuf, "must return a table");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -991,6 +1070,8 @@ int main(void)
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_bytecode_script_refused),
 		cmocka_unit_test(test_hostile_scripts),
+		cmocka_unit_test(test_safety_call),
+		cmocka_unit_test(test_data_eval_has_no_library),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1 @@
+return { limits = { thermal = { max_c = 55 } } }
