@@ -66,6 +66,8 @@ int qst_cli_exit_code(int err)
 		return QST_EXIT_FILE;
 	case QST_ERR_ABORTED:
 		return QST_EXIT_STOPPED;
+	case QST_ERR_NOSPACE:
+		return QST_EXIT_DISK_FULL;
 	default:
 		return QST_EXIT_ERROR;
 	}
