@@ -7,6 +7,7 @@
 
 #include "qst_cli.h"
 #include "qst_core.h"
+#include "qst_recorder.h"
 
 static const char usage_text[] =
 	"usage: qst <command> [options]\n"
@@ -75,6 +76,7 @@ int qst_cli_exit_code(int err)
 
 int main(int argc, char **argv)
 {
+	qst_h5_no_atexit();
 	qst_log_init_from_env();
 	if (argc < 2) {
 		fputs(usage_text, stderr);

@@ -209,6 +209,11 @@ _Static_assert(sizeof(trial_flag_names) / sizeof(trial_flag_names[0]) ==
 
 /* ----------------------------------------------------------- helpers */
 
+void qst_h5_no_atexit(void)
+{
+	H5dont_atexit();
+}
+
 void qst_h5_quiet(void)
 {
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);

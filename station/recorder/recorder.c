@@ -124,7 +124,7 @@ static int journal_commit(struct qst_recorder *r)
 	size_t half = b->len / 2;
 	int err;
 
-	if (r->jfd < 0)
+	if (r->jfd < 0 || b->len == 0) /* nothing to write, nothing to sync */
 		goto out;
 	if (b->failed) {
 		qst_err("%s: out of memory building journal lines",

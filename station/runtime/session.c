@@ -1008,16 +1008,16 @@ static int rig_trial_end(void *rig, const struct qst_trial_record *t)
 		return held;
 	record_event(s, QST_EVC_TRIAL_END, QST_EVS_STATION, t->test,
 		     t->value_measured, NULL);
-	s->sum->trials++;
-	if (t->test >= 0 && t->test < QST_PARAM_COUNT)
-		s->sum->tests[t->test]++;
-	if (t->flags & QST_TRIAL_CUTOFF_REACHED)
-		s->sum->cutoffs++;
 	s->test_trials_done++;
 	s->current_trial = -1;
 	int ret = record_trial(s, t);
 	if (ret < 0)
 		return ret;
+	s->sum->trials++;
+	if (t->test >= 0 && t->test < QST_PARAM_COUNT)
+		s->sum->tests[t->test]++;
+	if (t->flags & QST_TRIAL_CUTOFF_REACHED)
+		s->sum->cutoffs++;
 	print_trial(s, t);
 	return QST_OK;
 }
