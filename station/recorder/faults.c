@@ -7,6 +7,9 @@
  *                              write of a live journal counts) fail with
  *                              ENOSPC, as on a full disk; K defaults to 1,
  *                              K = 0 means every write from N on.
+ *   QST_TEST_FAIL_H5=N         the Nth HDF5 flush of a live recording
+ *                              fails, as if the HDF5 side hit the full
+ *                              disk first (the journal still has room).
  *   QST_TEST_KILL_AT=N         SIGKILL at the Nth write point (below).
  *   QST_TEST_KILL_MODE=power   before that kill, drop what a power cut
  *                              would lose: the journal is cut back to its
@@ -36,8 +39,9 @@ struct hooks {
 	bool active;
 	long fail_from, fail_count;  /* fail_count 0: for ever */
 	long kill_at;
+	long fail_h5_at;
 	bool power;
-	long writes, points;
+	long writes, points, h5_flushes;
 };
 
 static struct hooks hooks;
@@ -73,6 +77,11 @@ static void read_env(void)
 	const char *fail = getenv("QST_TEST_FAIL_WRITE");
 	const char *kill = getenv("QST_TEST_KILL_AT");
 	const char *mode = getenv("QST_TEST_KILL_MODE");
+	const char *h5 = getenv("QST_TEST_FAIL_H5");
+	if (h5 && *h5) {
+		char *end;
+		hooks.fail_h5_at = env_long("QST_TEST_FAIL_H5", h5, &end);
+	}
 	if (fail && *fail)
 		read_fail_write(fail);
 	if (kill && *kill) {
@@ -80,7 +89,8 @@ static void read_env(void)
 		hooks.kill_at = env_long("QST_TEST_KILL_AT", kill, &end);
 	}
 	hooks.power = mode && strcmp(mode, "power") == 0;
-	hooks.active = hooks.fail_from > 0 || hooks.kill_at > 0;
+	hooks.active = hooks.fail_from > 0 || hooks.kill_at > 0 ||
+		       hooks.fail_h5_at > 0;
 	if (hooks.active)
 		qst_warn("TEST FAULT HOOKS ACTIVE (QST_TEST_*): not for real "
 			 "sessions");
@@ -96,6 +106,15 @@ bool qst_rec_hook_fail_write(const struct qst_recorder *r)
 	if (hooks.fail_from <= 0 || n < hooks.fail_from)
 		return false;
 	return hooks.fail_count == 0 || n < hooks.fail_from + hooks.fail_count;
+}
+
+bool qst_rec_hook_fail_h5(const struct qst_recorder *r)
+{
+	if (!hooks.read)
+		read_env();
+	if (!hooks.active || r->jfd < 0)
+		return false;
+	return ++hooks.h5_flushes == hooks.fail_h5_at;
 }
 
 /* What a power cut loses: everything not fsynced (see the header). */

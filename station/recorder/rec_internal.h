@@ -160,6 +160,7 @@ void qst_rec_free(struct qst_recorder *r);
 
 /* Test-only fault hooks (faults.c); inert unless QST_TEST_* is set. */
 bool qst_rec_hook_fail_write(const struct qst_recorder *r);
+bool qst_rec_hook_fail_h5(const struct qst_recorder *r);
 void qst_rec_hook_point(const struct qst_recorder *r, const char *where);
 void qst_rec_hook_report(void);
 

@@ -212,6 +212,8 @@ static int h5_buffers(struct qst_recorder *r)
 				    r->n_pending);
 	if (rc == QST_OK)
 		qst_rec_hook_point(r, "HDF5 rows appended, not flushed");
+	if (rc == QST_OK && qst_rec_hook_fail_h5(r))
+		rc = QST_ERR_IO;
 	if (rc == QST_OK)
 		rc = qst_h5w_flush(&r->h5);
 	if (rc == QST_OK)

@@ -4,6 +4,7 @@
 # journal never keeps a torn line.
 #  1. injected ENOSPC (QST_TEST_FAIL_WRITE, station/recorder/faults.c)
 #     at several journal writes, space back after 3 retries: resumed;
+#     An HDF5 failure alone (QST_TEST_FAIL_H5): rebuilt from the journal;
 #  2. injected ENOSPC that never goes away: ended, exit 7;
 #  3. a real full file system (tmpfs of 300 KiB to 1.1 MiB), as root
 #     and may mount; skipped with a message otherwise.
@@ -38,6 +39,27 @@ for n in 6 9 14 21 24; do
 		"$WORK/inj$n.rec.h5" resumed "$f" || fail "write $n"
 done
 
+# 1b. The HDF5 side fails first (8th flush), the journal still has room:
+#     the session goes on in the journal, and at its end the file is
+#     rebuilt from it — the same trials, bit for bit, as the reference.
+f="$WORK/h5fail.h5"
+QST_TEST_FAIL_H5=8
+export QST_TEST_FAIL_H5
+session "$f" >/dev/null 2>"$WORK/h5fail.log" || { cat "$WORK/h5fail.log"; fail "HDF5 failure ended the session"; }
+unset QST_TEST_FAIL_H5
+grep -q "rebuilt from its journal: 18 trials" "$WORK/h5fail.log" ||
+	{ cat "$WORK/h5fail.log"; fail "the file was not rebuilt from its journal"; }
+"$PY" - "$WORK/ref.h5" "$f" <<'PYEOF' || fail "the rebuilt file differs"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    assert b.attrs["complete"] == 1, "rebuilt file not complete"
+    for t in ("trials", "temperature", "devices"):
+        for k in a[t]:
+            x, y = a[t][k][()], b[t][k][()]
+            assert len(x) == len(y) and (x.dtype == object and list(x) == list(y)
+                or np.array_equal(x, y, equal_nan=x.dtype.kind == "f")), f"/{t}/{k}"
+PYEOF
+
 # 2. The disk stays full from the 12th write on.
 f="$WORK/full.h5"
 QST_TEST_FAIL_WRITE=12:0
@@ -60,7 +82,7 @@ if [ "$(id -u)" -ne 0 ] || ! mount -t tmpfs -o size=1m tmpfs "$M" 2>/dev/null; t
 	echo "ok: disk full (injected only)"
 	exit 0
 fi
-trap 'umount "$M" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'umount "$M" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 umount "$M"
 # A sweep of sizes, so the disk fills at different moments: in the
 # journal, in the HDF5 file, or while /analysis is written after the
