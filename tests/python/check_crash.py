@@ -6,7 +6,7 @@ Usage: check_crash.py DIR POINTS
 DIR holds ref.h5 (the session without a kill), plan, and one runN/ per
 kill with log (the operator's stderr), meta (exit codes, point, mode),
 rep1, rep2 (what `qst recover` said) and rec1.h5, rec.h5 (the first
-recover, and for every fourth kill a second one over it, --overwrite).
+recover, and a second one over it with --overwrite).
 Every trial the operator saw completed must be in the recovered file, and
 every row of every table there must equal the reference row for row: a
 recovered file is a prefix of the uninterrupted session. Exits 1 with
