@@ -670,10 +670,11 @@ static int recording_failed(struct session *s, int err, const char *what,
 	record_event(s, QST_EVC_PAUSE, QST_EVS_STATION, err, NAN, "recording failed");
 	s->paused = true;
 	int ret = retry_recording(s);
-	if (ret == 1)
+	bool written = ret == 1;
+	if (written)
 		ret = back_to_baseline(s);
 	s->paused = false;
-	if (ret == 0 || is_write_failure(ret)) {
+	if (!written && (ret == 0 || is_write_failure(ret))) {
 		s->fault = s->fault ? s->fault : err; /* latched: final */
 		return fail(s, err, "%s: %s still could not be written after %d "
 			    "min; the session was ended. Every trial shown as done "
@@ -682,6 +683,9 @@ static int recording_failed(struct session *s, int err, const char *what,
 	}
 	if (ret < 0)
 		return ret;
+	if (ret == 0)
+		return fail(s, QST_ERR_DEVICE, "recording resumed, but the thermode "
+			    "did not return to baseline within 60 s");
 	record_event(s, QST_EVC_RESUME, QST_EVS_STATION, NAN, NAN, "recording resumed");
 	console_line(s, "recording resumed: everything is on disk%s", mid_trial ?
 		     "; the interrupted trial is repeated" : "");
