@@ -124,13 +124,15 @@ static int journal_commit(struct qst_recorder *r)
 	size_t half = b->len / 2;
 	int err;
 
-	if (r->jfd < 0 || b->len == 0) /* nothing to write, nothing to sync */
+	if (r->jfd < 0)
 		goto out;
 	if (b->failed) {
 		qst_err("%s: out of memory building journal lines",
 			r->journal_path);
 		return QST_ERR_NOMEM;
 	}
+	if (b->len == 0) /* nothing to write, nothing to sync */
+		goto out;
 	if (write_all(r->jfd, b->data, half) < 0)
 		goto fail;
 	qst_rec_hook_point(r, "journal half written");
