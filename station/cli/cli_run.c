@@ -51,6 +51,8 @@ static const char run_help[] =
 	"  --stop-key N         response key N (1-8) stops at once (default none)\n"
 	"  --stop-hold S        holding any response key S seconds stops\n"
 	"                       (default 2, 0 = off)\n"
+	"disk full: stimulation stops and the session pauses, writing again every\n"
+	"5 s; it carries on when space comes back, else ends after 10 min (exit 7)\n"
 	"station (only simulated devices run until real drivers land):\n"
 	"  --station simulated  the built-in simulated station (default)\n"
 	"  --station FILE       a station file: limits (only stricter than the\n"

@@ -7,6 +7,7 @@
 
 #include "qst_cli.h"
 #include "qst_core.h"
+#include "qst_recorder.h"
 
 static const char usage_text[] =
 	"usage: qst <command> [options]\n"
@@ -32,7 +33,9 @@ static const char usage_text[] =
 	"QST_DATADIR is where the reference tables live.\n"
 	"\n"
 	"exit status: 0 success, 1 error, 2 usage, 3 protocol error or safety\n"
-	"refusal, 4 device fault, 5 session file could not be written or read\n";
+	"refusal, 4 device fault, 5 session file could not be written or read,\n"
+	"6 ended by the emergency stop, 7 disk full (the session paused and no\n"
+	"space came back within 10 minutes)\n";
 
 void qst_cli_error(const char *fmt, ...)
 {
@@ -67,6 +70,8 @@ int qst_cli_exit_code(int err)
 		return QST_EXIT_FILE;
 	case QST_ERR_ABORTED:
 		return QST_EXIT_STOPPED;
+	case QST_ERR_NOSPACE:
+		return QST_EXIT_DISK_FULL;
 	default:
 		return QST_EXIT_ERROR;
 	}
@@ -74,6 +79,7 @@ int qst_cli_exit_code(int err)
 
 int main(int argc, char **argv)
 {
+	qst_h5_no_atexit();
 	qst_log_init_from_env();
 	if (argc < 2) {
 		fputs(usage_text, stderr);

@@ -15,6 +15,7 @@ enum qst_exit {
 	QST_EXIT_DEVICE = 4,    /* device fault or timeout */
 	QST_EXIT_FILE = 5,      /* session file could not be written or read */
 	QST_EXIT_STOPPED = 6,   /* ended by the emergency stop */
+	QST_EXIT_DISK_FULL = 7, /* disk full: paused, no space came back */
 };
 
 /* Map a qst_err to the exit code a shell script sees. */

@@ -32,6 +32,7 @@ static const struct err_text err_table[] = {
 	{ QST_ERR_CHECKSUM, "QST_ERR_CHECKSUM", "checksum mismatch" },
 	{ QST_ERR_INTERRUPTED, "QST_ERR_INTERRUPTED",
 	  "the trial was interrupted and is to be repeated" },
+	{ QST_ERR_NOSPACE, "QST_ERR_NOSPACE", "no space left on the disk" },
 };
 
 static const struct err_text *find_err(int err)

@@ -36,6 +36,7 @@ enum qst_err {
 	QST_ERR_UNSUPPORTED = -15,
 	QST_ERR_CHECKSUM = -16,
 	QST_ERR_INTERRUPTED = -17, /* paused, then resumed: repeat the trial */
+	QST_ERR_NOSPACE = -18,  /* disk full (ENOSPC, EDQUOT) */
 };
 
 /* Human-readable text for an error code ("refused by the safety supervisor"). */

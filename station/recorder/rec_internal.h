@@ -141,6 +141,9 @@ struct qst_recorder {
 	off_t journal_good;     /* journal size after the last complete write */
 	char journal_path[4096 + 16];
 	bool h5_behind;         /* an HDF5 write failed: journal is the truth */
+	bool write_failing;     /* the last journal write failed (logged once) */
+	struct qst_trial_record *pending; /* trials not yet in the journal */
+	size_t n_pending, cap_pending;
 	struct qst_temp_sample *samples;
 	size_t n_samples, cap_samples;
 	struct qst_pressure_sample *pressure;
@@ -154,5 +157,11 @@ int qst_rec_open(struct qst_recorder *r, const char *path,
 		 const struct qst_session_meta *meta, const char *created_utc,
 		 bool overwrite, bool with_journal);
 void qst_rec_free(struct qst_recorder *r);
+
+/* Test-only fault hooks (faults.c); inert unless QST_TEST_* is set. */
+bool qst_rec_hook_fail_write(const struct qst_recorder *r);
+bool qst_rec_hook_fail_h5(const struct qst_recorder *r);
+void qst_rec_hook_point(const struct qst_recorder *r, const char *where);
+void qst_rec_hook_report(void);
 
 #endif

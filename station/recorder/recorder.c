@@ -78,14 +78,51 @@ const char *qst_event_source_name(int source)
 
 /* ------------------------------------------------------------ journal */
 
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			errno = n == 0 ? ENOSPC : errno;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A full disk is the one write failure the session can wait out. */
+static int write_error(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? QST_ERR_NOSPACE : QST_ERR_IO;
+}
+
+/* Log a failing journal once, not at every retry of a paused session. */
+static void journal_failed(struct qst_recorder *r, int err)
+{
+	if (!r->write_failing)
+		qst_err("%s: journal write failed: %s", r->journal_path,
+			strerror(err));
+	else
+		qst_dbg("%s: journal write failed again: %s", r->journal_path,
+			strerror(err));
+	r->write_failing = true;
+}
+
 /*
  * Write the lines built in r->line and fsync. On failure the journal is
  * cut back to its last complete state so a later retry appends cleanly.
+ * The write goes in two halves so the test hooks (faults.c) can stop a
+ * process, or fail the disk, with a line half written.
  */
 static int journal_commit(struct qst_recorder *r)
 {
 	struct qst_strbuf *b = &r->line;
-	size_t done = 0;
+	size_t half = b->len / 2;
+	int err;
 
 	if (r->jfd < 0)
 		goto out;
@@ -94,35 +131,44 @@ static int journal_commit(struct qst_recorder *r)
 			r->journal_path);
 		return QST_ERR_NOMEM;
 	}
-	while (done < b->len) {
-		ssize_t n = write(r->jfd, b->data + done, b->len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		done += (size_t)n;
+	if (b->len == 0) /* nothing to write, nothing to sync */
+		goto out;
+	if (write_all(r->jfd, b->data, half) < 0)
+		goto fail;
+	qst_rec_hook_point(r, "journal half written");
+	if (qst_rec_hook_fail_write(r)) {
+		errno = ENOSPC;
+		goto fail;
 	}
+	if (write_all(r->jfd, b->data + half, b->len - half) < 0)
+		goto fail;
+	qst_rec_hook_point(r, "journal written, not fsynced");
 	if (fsync(r->jfd) < 0)
 		goto fail;
 	r->journal_good += (off_t)b->len;
+	r->write_failing = false;
+	qst_rec_hook_point(r, "journal fsynced");
 out:
 	qst_strbuf_reset(b);
 	return QST_OK;
 fail:
-	qst_err("%s: journal write failed: %s", r->journal_path,
-		strerror(errno ? errno : EIO));
+	err = errno ? errno : EIO;
+	journal_failed(r, err);
 	if (ftruncate(r->jfd, r->journal_good) < 0)
 		qst_err("%s: cannot cut back a partial line: %s",
 			r->journal_path, strerror(errno));
 	qst_strbuf_reset(b);
-	return QST_ERR_IO;
+	return write_error(err);
 }
 
 static void mark_h5_behind(struct qst_recorder *r)
 {
-	if (!r->h5_behind)
-		qst_err("%s is behind its journal from now on; `qst recover %s` "
-			"rebuilds it", r->h5.path, r->journal_path);
+	if (!r->h5_behind && r->jfd >= 0)
+		qst_err("%s is behind its journal from now on; it is rebuilt "
+			"from %s when the session closes", r->h5.path,
+			r->journal_path);
+	else if (!r->h5_behind)
+		qst_err("%s: cannot write the file", r->h5.path);
 	r->h5_behind = true;
 }
 
@@ -133,44 +179,74 @@ static void drop_buffers(struct qst_recorder *r)
 	r->n_events = 0;
 	r->n_samples = 0;
 	r->n_pressure = 0;
+	r->n_pending = 0;
 }
 
-/* Journal, then HDF5, everything buffered plus the trial (may be NULL). */
-static int commit(struct qst_recorder *r, const struct qst_trial_record *t)
+static bool grow(void **p, size_t *cap, size_t need, size_t elem);
+
+static void journal_buffers(struct qst_recorder *r)
 {
 	qst_strbuf_reset(&r->line);
-	if (r->jfd >= 0) {
-		for (size_t i = 0; i < r->n_samples; i++)
-			qst_journal_sample(&r->line, &r->samples[i]);
-		for (size_t i = 0; i < r->n_pressure; i++)
-			qst_journal_pressure(&r->line, &r->pressure[i]);
-		for (size_t i = 0; i < r->n_events; i++)
-			qst_journal_event(&r->line, &r->events[i]);
-		if (t)
-			qst_journal_trial(&r->line, t);
+	if (r->jfd < 0)
+		return;
+	for (size_t i = 0; i < r->n_samples; i++)
+		qst_journal_sample(&r->line, &r->samples[i]);
+	for (size_t i = 0; i < r->n_pressure; i++)
+		qst_journal_pressure(&r->line, &r->pressure[i]);
+	for (size_t i = 0; i < r->n_events; i++)
+		qst_journal_event(&r->line, &r->events[i]);
+	for (size_t i = 0; i < r->n_pending; i++)
+		qst_journal_trial(&r->line, &r->pending[i]);
+}
+
+static int h5_buffers(struct qst_recorder *r)
+{
+	int rc = qst_h5w_append(&r->h5, &r->h5.temperature, r->samples,
+				r->n_samples);
+	if (rc == QST_OK)
+		rc = qst_h5w_append(&r->h5, &r->h5.pressure, r->pressure,
+				    r->n_pressure);
+	if (rc == QST_OK)
+		rc = qst_h5w_append(&r->h5, &r->h5.events, r->events,
+				    r->n_events);
+	if (rc == QST_OK)
+		rc = qst_h5w_append(&r->h5, &r->h5.trials, r->pending,
+				    r->n_pending);
+	if (rc == QST_OK)
+		qst_rec_hook_point(r, "HDF5 rows appended, not flushed");
+	if (rc == QST_OK && qst_rec_hook_fail_h5(r))
+		rc = QST_ERR_IO;
+	if (rc == QST_OK)
+		rc = qst_h5w_flush(&r->h5);
+	if (rc == QST_OK)
+		qst_rec_hook_point(r, "HDF5 flushed");
+	return rc;
+}
+
+/*
+ * Journal, then HDF5, everything buffered plus the trial (may be NULL).
+ * A failed journal write keeps it all in memory, the trial too, so the
+ * next commit (a retry) writes it: nothing the session handed over is
+ * dropped while the disk is full. Once the journal has it, the data is
+ * safe: an HDF5 failure from then on is repaired at close.
+ */
+static int commit(struct qst_recorder *r, const struct qst_trial_record *t)
+{
+	if (t) {
+		if (!grow((void **)&r->pending, &r->cap_pending,
+			  r->n_pending + 1, sizeof(*r->pending)))
+			return QST_ERR_NOMEM;
+		r->pending[r->n_pending++] = *t;
 	}
+	journal_buffers(r);
 	int rc = journal_commit(r);
 	if (rc)
-		return rc; /* buffers kept: the next commit retries them */
-
-	if (!r->h5_behind) {
-		rc = qst_h5w_append(&r->h5, &r->h5.temperature, r->samples,
-				    r->n_samples);
-		if (rc == QST_OK)
-			rc = qst_h5w_append(&r->h5, &r->h5.pressure, r->pressure,
-					    r->n_pressure);
-		if (rc == QST_OK)
-			rc = qst_h5w_append(&r->h5, &r->h5.events, r->events,
-					    r->n_events);
-		if (rc == QST_OK && t)
-			rc = qst_h5w_append(&r->h5, &r->h5.trials, t, 1);
-		if (rc == QST_OK)
-			rc = qst_h5w_flush(&r->h5);
-		if (rc)
-			mark_h5_behind(r);
-	}
+		return rc;
+	if (!r->h5_behind && h5_buffers(r) != QST_OK)
+		mark_h5_behind(r);
 	drop_buffers(r);
-	return r->h5_behind ? QST_ERR_IO : QST_OK;
+	/* Without a journal (recovery) the HDF5 file is all there is. */
+	return r->h5_behind && r->jfd < 0 ? QST_ERR_IO : QST_OK;
 }
 
 /* ----------------------------------------------------------- lifecycle */
@@ -180,6 +256,26 @@ static void utc_now(char *buf, size_t len)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	qst_format_utc((int64_t)ts.tv_sec * QST_NS_PER_S + ts.tv_nsec, buf, len);
+}
+
+/* The journal's name must survive a power cut too, not only its bytes. */
+static void sync_dir(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		qst_warn("%s: cannot sync the directory: %s", dir,
+			 strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 static int journal_open(struct qst_recorder *r, const char *path,
@@ -201,8 +297,9 @@ static int journal_open(struct qst_recorder *r, const char *path,
 		}
 		qst_err("cannot create %s: %s", r->journal_path,
 			strerror(errno));
-		return QST_ERR_IO;
+		return write_error(errno);
 	}
+	sync_dir(r->journal_path);
 	return QST_OK;
 }
 
@@ -242,6 +339,7 @@ void qst_rec_free(struct qst_recorder *r)
 	free(r->samples);
 	free(r->pressure);
 	free(r->events);
+	free(r->pending);
 	qst_strbuf_free(&r->line);
 	qst_h5w_close(&r->h5);
 	if (r->jfd >= 0)
@@ -290,7 +388,7 @@ int qst_recorder_add_device(struct qst_recorder *r,
 		if (rc)
 			mark_h5_behind(r);
 	}
-	return r->h5_behind ? QST_ERR_IO : QST_OK;
+	return r->h5_behind && r->jfd < 0 ? QST_ERR_IO : QST_OK;
 }
 
 static bool grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -367,30 +465,67 @@ int qst_recorder_flush(struct qst_recorder *r)
 	return commit(r, NULL);
 }
 
-int qst_recorder_close(struct qst_recorder *r, bool complete)
+/*
+ * The HDF5 side failed during the session but the journal has it all:
+ * rebuild the file from the journal as `qst recover` would, beside it
+ * first, so a rebuild that fails too (the disk still full) leaves the
+ * old file in place.
+ */
+static int rebuild_from_journal(const struct qst_recorder *r)
 {
-	if (!r)
-		return QST_ERR_ARG;
-	int rc = commit(r, NULL);
-	if (!r->h5_behind) {
-		int rc2 = qst_h5w_set_complete(&r->h5, complete);
-		if (rc2) {
-			mark_h5_behind(r);
-			rc = rc ? rc : rc2;
-		}
+	char tmp[4096 + 16], err[512];
+	struct qst_recover_report rep;
+
+	snprintf(tmp, sizeof(tmp), "%s.rebuild", r->h5.path);
+	int rc = qst_recover(r->journal_path, tmp, true, &rep, err, sizeof(err));
+	if (rc == QST_OK && rename(tmp, r->h5.path) < 0) {
+		rc = write_error(errno);
+		unlink(tmp);
 	}
+	if (rc == QST_OK)
+		qst_warn("%s rebuilt from its journal: %d trials, %d events",
+			 r->h5.path, rep.trials, rep.events);
+	else
+		qst_err("%s could not be rebuilt (%s); the journal %s has the "
+			"session: run `qst recover` on it", r->h5.path,
+			qst_strerror(rc), r->journal_path);
+	return rc;
+}
+
+/* The journal's last line, only when everything before it is there. */
+static int journal_close_line(struct qst_recorder *r, bool complete)
+{
 	qst_strbuf_reset(&r->line);
 	qst_journal_close(&r->line, complete);
-	int rc2 = journal_commit(r);
-	rc = rc ? rc : rc2;
-	rc2 = qst_h5w_close(&r->h5);
-	rc = rc ? rc : rc2;
+	int rc = journal_commit(r);
 	if (r->jfd >= 0 && close(r->jfd) < 0) {
 		qst_err("%s: close failed: %s", r->journal_path,
 			strerror(errno));
 		rc = rc ? rc : QST_ERR_IO;
 	}
 	r->jfd = -1;
+	return rc;
+}
+
+int qst_recorder_close(struct qst_recorder *r, bool complete)
+{
+	if (!r)
+		return QST_ERR_ARG;
+	bool live = r->jfd >= 0;
+	int rc = commit(r, NULL);
+	if (!r->h5_behind && qst_h5w_set_complete(&r->h5, complete) != QST_OK)
+		mark_h5_behind(r);
+	if (rc == QST_OK && live)
+		rc = journal_close_line(r, complete);
+	if (qst_h5w_close(&r->h5) != QST_OK)
+		mark_h5_behind(r);
+	if (live && r->jfd >= 0)
+		close(r->jfd); /* the journal write failed: it stays as it is */
+	r->jfd = -1;
+	if (r->h5_behind)
+		rc = rc ? rc : live ? rebuild_from_journal(r) : QST_ERR_IO;
+	if (live)
+		qst_rec_hook_report();
 	qst_rec_free(r);
 	free(r);
 	return rc;

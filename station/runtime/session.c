@@ -256,6 +256,8 @@ static double measured_at(void *rig, int64_t t_ns)
 /* ------------------------------------------------------- event handling */
 
 static int pause_session(struct session *s, int code, const char *why);
+static int recording_failed(struct session *s, int err, const char *what,
+			    bool mid_trial);
 
 /* The thermode's abort command goes out first, then the safe neutral
  * (qst-domain.md §8.2 interlocks 3-5). */
@@ -382,8 +384,7 @@ static int on_temperature(struct session *s, const struct qst_event *ev)
 		memcpy(smp.zone_c, ev->u.temp.zone_c, sizeof(smp.zone_c));
 		int ret = qst_recorder_temperature(s->rec, &smp);
 		if (ret < 0)
-			return fail(s, ret, "cannot record temperature: %s",
-				    qst_strerror(ret));
+			return recording_failed(s, ret, "temperature samples", true);
 	}
 	char why[200];
 	if (qst_supervisor_check_readback(&s->cfg->limits, measured, why,
@@ -432,7 +433,7 @@ static int on_pressure(struct session *s, const struct qst_event *ev)
 		struct qst_pressure_sample smp = { ev->t_ns, ev->u.pressure.force_n, kpa };
 		int ret = qst_recorder_pressure(s->rec, &smp);
 		if (ret < 0)
-			return fail(s, ret, "cannot record pressure: %s", qst_strerror(ret));
+			return recording_failed(s, ret, "pressure samples", true);
 	}
 	char why[160];
 	if (qst_supervisor_check_pressure(&s->cfg->limits, kpa, why, sizeof(why)) < 0) {
@@ -588,6 +589,22 @@ static void restart_watchdogs(struct session *s)
 		qst_link_noise_reset(&s->noise[r]);
 }
 
+/* Resuming after a pause: the method's baseline again, in place of the
+ * safe neutral, reached before anything else is stimulated. 1: there;
+ * 0: not within 60 s; < 0: an error. */
+static int back_to_baseline(struct session *s)
+{
+	restart_watchdogs(s);
+	if (s->resume_neutral_c != s->neutral_c) {
+		int ret = qst_station_thermal_neutral(s->st, s->resume_neutral_c);
+		if (ret < 0)
+			return ret;
+		s->neutral_c = s->resume_neutral_c;
+	}
+	int64_t deadline = qst_station_now(s->st) + 60 * QST_NS_PER_S;
+	return pump(s, deadline, NULL, WAIT_TEMPERATURE_NEAR, s->neutral_c, 0.5);
+}
+
 /*
  * Issue 7 items 2 and 3: after a fault or a stop the thermode has been
  * aborted; the session waits for the operator, who resumes (the method
@@ -605,20 +622,7 @@ static int pause_session(struct session *s, int code, const char *why)
 	record_event(s, QST_EVC_PAUSE, QST_EVS_STATION, code, NAN, why);
 	s->paused = true;
 	bool resume = operator_resumes(s, why);
-	int ret = QST_OK;
-	if (resume)
-		restart_watchdogs(s);
-	if (resume && s->resume_neutral_c != s->neutral_c) {
-		/* The method's baseline again, in place of the safe neutral. */
-		ret = qst_station_thermal_neutral(s->st, s->resume_neutral_c);
-		if (ret == QST_OK)
-			s->neutral_c = s->resume_neutral_c;
-	}
-	if (resume && ret == QST_OK) {
-		/* Back at baseline before anything else is stimulated. */
-		int64_t deadline = qst_station_now(s->st) + 60 * QST_NS_PER_S;
-		ret = pump(s, deadline, NULL, WAIT_TEMPERATURE_NEAR, s->neutral_c, 0.5);
-	}
+	int ret = resume ? back_to_baseline(s) : QST_OK;
 	s->paused = false;
 	if (!resume) {
 		s->fault = s->fault ? s->fault : code; /* latched: final */
@@ -634,6 +638,87 @@ static int pause_session(struct session *s, int code, const char *why)
 	record_event(s, QST_EVC_RESUME, QST_EVS_OPERATOR, NAN, NAN, why);
 	console_line(s, "resumed: the interrupted trial is repeated");
 	return fail(s, QST_ERR_INTERRUPTED, "%s; resumed", why);
+}
+
+/* ------------------------------------------------- recording failures */
+
+/* A full disk is waited out this long, trying again this often [U: issue
+ * 7 item 4: long enough to free space by hand, short enough that the
+ * subject is not kept waiting unknowingly]. */
+#define DISK_RETRY_EVERY_NS (5 * QST_NS_PER_S)
+#define DISK_RETRY_FOR_NS (10 * 60 * QST_NS_PER_S)
+
+/* Try the recorder again every 5 s while the devices are watched.
+ * 1: written; 0: still failing after 10 min; < 0: a stop or a fault. */
+static int retry_recording(struct session *s)
+{
+	int64_t give_up = qst_station_now(s->st) + DISK_RETRY_FOR_NS;
+	for (;;) {
+		int64_t next = qst_station_now(s->st) + DISK_RETRY_EVERY_NS;
+		if (next > give_up)
+			return 0;
+		int ret = pump(s, next, NULL, WAIT_NOTHING, 0, 0);
+		if (ret < 0)
+			return ret;
+		ret = qst_recorder_flush(s->rec);
+		if (ret == QST_OK)
+			return 1;
+		if (ret != QST_ERR_NOSPACE && ret != QST_ERR_IO)
+			return ret;
+	}
+}
+
+static bool is_write_failure(int err)
+{
+	return err == QST_ERR_NOSPACE || err == QST_ERR_IO;
+}
+
+/*
+ * The recorder could not write WHAT (issue 7 item 4). It keeps what it
+ * was given in memory, so nothing is lost while the disk is full; but no
+ * stimulus is given that could not be recorded: the thermode stops as
+ * after a device fault, the operator is told, and the session pauses,
+ * retrying the write. It resumes by itself once the write succeeds: a
+ * trial that was complete is then on disk and the session goes on; one
+ * cut short (MID_TRIAL) is repeated. Never resumed: ended, exit 7.
+ */
+static int recording_failed(struct session *s, int err, const char *what,
+			    bool mid_trial)
+{
+	if (!is_write_failure(err) || s->paused)
+		return fail(s, err, "cannot record %s: %s", what, qst_strerror(err));
+	stop_thermode(s);
+	qst_station_hand_release(s->st);
+	record_thermode_stop(s, "recording failed");
+	console_line(s, "%s: %s could not be written (%s); stimulation stopped, "
+		     "session paused; nothing recorded so far is lost. Retrying "
+		     "every %d s for up to %d min.",
+		     err == QST_ERR_NOSPACE ? "DISK FULL" : "RECORDING FAILED",
+		     what, qst_strerror(err), (int)(DISK_RETRY_EVERY_NS / QST_NS_PER_S),
+		     (int)(DISK_RETRY_FOR_NS / QST_NS_PER_S / 60));
+	record_event(s, QST_EVC_PAUSE, QST_EVS_STATION, err, NAN, "recording failed");
+	s->paused = true;
+	int ret = retry_recording(s);
+	bool written = ret == 1;
+	if (written)
+		ret = back_to_baseline(s);
+	s->paused = false;
+	if (!written && (ret == 0 || is_write_failure(ret))) {
+		s->fault = s->fault ? s->fault : err; /* latched: final */
+		return fail(s, err, "%s: %s still could not be written after %d "
+			    "min; the session was ended. Every trial shown as done "
+			    "is in the journal", qst_strerror(err), what,
+			    (int)(DISK_RETRY_FOR_NS / QST_NS_PER_S / 60));
+	}
+	if (ret < 0)
+		return ret;
+	if (ret == 0)
+		return fail(s, QST_ERR_DEVICE, "recording resumed, but the thermode "
+			    "did not return to baseline within 60 s");
+	record_event(s, QST_EVC_RESUME, QST_EVS_STATION, NAN, NAN, "recording resumed");
+	console_line(s, "recording resumed: everything is on disk%s", mid_trial ?
+		     "; the interrupted trial is repeated" : "");
+	return mid_trial ? fail(s, QST_ERR_INTERRUPTED, "%s; resumed", what) : QST_OK;
 }
 
 /* Pump device events until a key press (if press != NULL), a temperature
@@ -914,20 +999,10 @@ static int await_key_release(struct session *s, int test)
 	return ret < 0 ? ret : QST_OK;
 }
 
-static int rig_trial_end(void *rig, const struct qst_trial_record *t)
+/* The operator's line for a trial: only once it is on disk, so a trial
+ * shown as done is one a crash cannot take away. */
+static void print_trial(struct session *s, const struct qst_trial_record *t)
 {
-	struct session *s = rig;
-	int held = await_key_release(s, t->test);
-	if (held < 0)
-		return held;
-	record_event(s, QST_EVC_TRIAL_END, QST_EVS_STATION, t->test,
-		     t->value_measured, NULL);
-	s->sum->trials++;
-	if (t->test >= 0 && t->test < QST_PARAM_COUNT)
-		s->sum->tests[t->test]++;
-	if (t->flags & QST_TRIAL_CUTOFF_REACHED)
-		s->sum->cutoffs++;
-	s->test_trials_done++;
 	char times[80];
 	format_times(s, times, sizeof(times));
 	const struct qst_param_info *info = qst_param_info(t->test);
@@ -942,12 +1017,41 @@ static int rig_trial_end(void *rig, const struct qst_trial_record *t)
 			     info ? qst_unit_display(info->trial_units.value) : "",
 			     (t->flags & QST_TRIAL_CUTOFF_REACHED) ? "  (cut-off)" : "",
 			     times);
-	s->current_trial = -1;
+}
+
+static int record_trial(struct session *s, const struct qst_trial_record *t)
+{
 	if (!s->rec)
 		return QST_OK;
 	int ret = qst_recorder_trial(s->rec, t);
-	return ret < 0 ? fail(s, ret, "cannot record trial %d: %s", t->trial_id,
-			      qst_strerror(ret)) : QST_OK;
+	if (ret == QST_OK)
+		return QST_OK;
+	char what[48];
+	snprintf(what, sizeof(what), "%s trial %d", qst_param_name(t->test),
+		 s->test_trials_done);
+	return recording_failed(s, ret, what, false);
+}
+
+static int rig_trial_end(void *rig, const struct qst_trial_record *t)
+{
+	struct session *s = rig;
+	int held = await_key_release(s, t->test);
+	if (held < 0)
+		return held;
+	record_event(s, QST_EVC_TRIAL_END, QST_EVS_STATION, t->test,
+		     t->value_measured, NULL);
+	s->test_trials_done++;
+	s->current_trial = -1;
+	int ret = record_trial(s, t);
+	if (ret < 0)
+		return ret;
+	s->sum->trials++;
+	if (t->test >= 0 && t->test < QST_PARAM_COUNT)
+		s->sum->tests[t->test]++;
+	if (t->flags & QST_TRIAL_CUTOFF_REACHED)
+		s->sum->cutoffs++;
+	print_trial(s, t);
+	return QST_OK;
 }
 
 static void rig_event(void *rig, int code, double value, double value2,
@@ -1453,6 +1557,13 @@ static void finish(struct session *s, int result)
 	}
 	record_event(s, QST_EVC_SESSION_END, QST_EVS_STATION, result, NAN,
 		     result < 0 ? m->error : "complete");
+	/* The last records wait for disk space like a trial does. */
+	int flushed = s->rec ? qst_recorder_flush(s->rec) : QST_OK;
+	if (is_write_failure(flushed) && !s->fault &&
+	    recording_failed(s, flushed, "the end of the session", false) < 0) {
+		m->result = s->fault ? s->fault : flushed;
+		snprintf(m->error, sizeof(m->error), "%s", s->err);
+	}
 	if (s->rec) {
 		int ret = qst_recorder_close(s->rec, result == QST_OK);
 		s->rec = NULL;

@@ -28,7 +28,7 @@ static void test_strerror(void **state)
 			    "refused by the safety supervisor");
 	assert_string_equal(qst_strerror_name(-999), "QST_ERR_UNKNOWN");
 	assert_non_null(qst_strerror(-999));
-	for (int e = QST_OK; e >= QST_ERR_INTERRUPTED; e--)
+	for (int e = QST_OK; e >= QST_ERR_NOSPACE; e--)
 		assert_string_not_equal(qst_strerror_name(e),
 					"QST_ERR_UNKNOWN");
 }
