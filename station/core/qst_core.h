@@ -143,4 +143,21 @@ double qst_rng_normal(struct qst_rng *rng, double mean, double sd);
 /* Read a whole file into a NUL-terminated buffer (caller frees). */
 int qst_read_file(const char *path, char **data, size_t *len);
 
+/*
+ * Write-then-rename for output files (docs/reliability-input.md). Create
+ * a new empty file, mode 0600, beside final (same directory, so the
+ * rename stays on one file system): *tmp is its malloc'd name, the result
+ * an open descriptor or a qst_err.
+ */
+int qst_temp_beside(const char *final, char **tmp);
+/*
+ * Give the finished temp file its final name. Without overwrite an
+ * existing final -- also a symlink, which is never followed -- is
+ * QST_ERR_EXISTS and tmp is left for the caller to remove; with it, final
+ * is replaced (a symlink itself, not its target).
+ */
+int qst_publish_file(const char *tmp, const char *final, bool overwrite);
+/* The name refers to something (a file, or a symlink even if dangling). */
+bool qst_path_taken(const char *path);
+
 #endif
