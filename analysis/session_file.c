@@ -46,6 +46,8 @@ static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote strings from the file: keep them printable. */
+	qst_text_sanitize(msg, false);
 	if (errbuf && errlen)
 		snprintf(errbuf, errlen, "%s", msg);
 	qst_err("%s", msg);
@@ -112,6 +114,10 @@ static bool read_attr_str(hid_t obj, const char *name, char *buf, size_t len)
 	}
 	H5Tclose(ft);
 	H5Aclose(a);
+	/* Shown on the terminal and in reports: a damaged or hostile file
+	 * must not bring escape sequences or broken UTF-8 along. */
+	if (ok)
+		qst_text_sanitize(buf, false);
 	return ok;
 }
 
@@ -129,21 +135,35 @@ static bool read_attr_double(hid_t obj, const char *name, double *v)
 	return ok;
 }
 
-/* Open PATH after the checks that give a clear reason for a bad file. */
-static int open_session(const char *path, unsigned flags, hid_t *out,
-			char *errbuf, size_t errlen)
+/* "1.1.0" → 1; -1 unless it starts with a plain number and a dot or ends. */
+static long schema_major(const char *version)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(version, &end, 10);
+	if (errno || end == version || version[0] == '-' || version[0] == '+' ||
+	    (*end != '.' && *end != '\0'))
+		return -1;
+	return v;
+}
+
+/* Open file after the checks that give a clear reason for a bad file;
+ * messages name path (the session file when file is a copy of it). */
+static int open_session_as(const char *file, const char *path,
+			   unsigned flags, hid_t *out, char *errbuf,
+			   size_t errlen)
 {
 	char name[64] = "", version[32] = "";
 
 	*out = -1;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-	if (access(path, F_OK) != 0)
+	if (access(file, F_OK) != 0)
 		return set_err(errbuf, errlen, QST_ERR_NOTFOUND, "%s: %s", path,
 			       strerror(errno));
-	if (H5Fis_hdf5(path) <= 0)
+	if (H5Fis_hdf5(file) <= 0)
 		return set_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: not an HDF5 file", path);
-	hid_t f = H5Fopen(path, flags, H5P_DEFAULT);
+	hid_t f = H5Fopen(file, flags, H5P_DEFAULT);
 	if (f < 0)
 		return set_err(errbuf, errlen, QST_ERR_HDF5,
 			       "%s: cannot open the HDF5 file%s (still being "
@@ -158,7 +178,7 @@ static int open_session(const char *path, unsigned flags, hid_t *out,
 			     SCHEMA_NAME);
 	else if (!read_attr_str(f, "schema_version", version,
 				sizeof(version)) ||
-		 atoi(version) != SCHEMA_MAJOR)
+		 schema_major(version) != SCHEMA_MAJOR)
 		rc = set_err(errbuf, errlen, QST_ERR_UNSUPPORTED,
 			     "%s: schema_version '%s' is not supported (this "
 			     "qst reads %d.x)", path, version, SCHEMA_MAJOR);
@@ -168,6 +188,12 @@ static int open_session(const char *path, unsigned flags, hid_t *out,
 	}
 	*out = f;
 	return QST_OK;
+}
+
+static int open_session(const char *path, unsigned flags, hid_t *out,
+			char *errbuf, size_t errlen)
+{
+	return open_session_as(path, path, flags, out, errbuf, errlen);
 }
 
 static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
@@ -202,7 +228,8 @@ static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
 	H5Gclose(g);
 	if (missing)
 		return set_err(errbuf, errlen, QST_ERR_DATA,
-			       "%s: missing attribute /metadata/%s", path,
+			       "%s: attribute /metadata/%s is missing or not "
+			       "a single value of the right type", path,
 			       missing);
 	d->subject.sex = sex[0];
 	return QST_OK;
@@ -577,7 +604,8 @@ static int write_child(void *ctx, void **blob, size_t *len, char *errbuf,
 
 	(void)blob;
 	(void)len;
-	int rc = open_session(w->tmp, H5F_ACC_RDWR, &f, errbuf, errlen);
+	int rc = open_session_as(w->tmp, path, H5F_ACC_RDWR, &f, errbuf,
+				 errlen);
 	if (rc)
 		return rc;
 
@@ -759,8 +787,10 @@ static int read_analysis_strings(hid_t g, const char *path, const char *name,
 	hid_t mt = vlen_str();
 	int rc = read_analysis_column(g, path, name, mt, strs, errbuf, errlen);
 	if (rc == QST_OK) {
-		for (int i = 0; i < QST_PARAM_COUNT; i++)
+		for (int i = 0; i < QST_PARAM_COUNT; i++) {
 			snprintf(dst[i], dstlen, "%s", strs[i] ? strs[i] : "");
+			qst_text_sanitize(dst[i], false);
+		}
 		hsize_t dims[1] = { QST_PARAM_COUNT };
 		hid_t sp = H5Screate_simple(1, dims, NULL);
 		H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, strs);

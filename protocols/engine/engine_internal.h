@@ -90,14 +90,5 @@ void qst_engine_open_sandbox(lua_State *L);
 /* Create the global qst table and print (api.c). Runs protected. */
 void qst_engine_open_api(lua_State *L);
 
-/*
- * Script text on its way to the terminal or the file (text.c). What is
- * wrong with s (len bytes) -- a control character (tab and newline pass
- * when allow_layout), a NUL, bytes that are not UTF-8 -- or NULL.
- */
-const char *qst_text_problem(const char *s, size_t len, bool allow_layout);
-/* Replace each control byte and each byte of a bad UTF-8 sequence in the
- * NUL-terminated s with '?'. */
-void qst_text_sanitize(char *s, bool allow_layout);
 
 #endif

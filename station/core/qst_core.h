@@ -157,6 +157,17 @@ int qst_temp_beside(const char *final, char **tmp);
  * is replaced (a symlink itself, not its target).
  */
 int qst_publish_file(const char *tmp, const char *final, bool overwrite);
+/*
+ * Text from outside -- a protocol script, a session file -- on its way to
+ * the terminal or a file (text.c). What is wrong with s (len bytes): a
+ * control character (tab and newline pass when allow_layout), a NUL, bytes
+ * that are not UTF-8; or NULL.
+ */
+const char *qst_text_problem(const char *s, size_t len, bool allow_layout);
+/* Replace each control byte and each byte of a bad UTF-8 sequence in the
+ * NUL-terminated s with '?'. */
+void qst_text_sanitize(char *s, bool allow_layout);
+
 /* The name refers to something (a file, or a symlink even if dangling). */
 bool qst_path_taken(const char *path);
 

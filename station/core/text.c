@@ -1,15 +1,15 @@
 /*
- * Text from a protocol script reaches the operator's terminal (section
- * titles, instructions, log lines, error messages) and the session file
- * (UTF-8 strings). An escape sequence could clear the screen or rewrite
- * what the operator reads, and bytes that are not UTF-8 make the file's
- * strings unreadable for h5py; so names are checked where they come in and
- * free text is made printable on its way out.
+ * Text from a protocol script or a session file reaches the operator's
+ * terminal (section titles, instructions, log lines, error messages) and
+ * files (UTF-8 strings). An escape sequence could clear the screen or
+ * rewrite what the operator reads, and bytes that are not UTF-8 make a
+ * file's strings unreadable for h5py; so names are checked where they come
+ * in and free text is made printable on its way out.
  */
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "engine_internal.h"
+#include "qst_core.h"
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs,
  * no surrogates, at most U+10FFFF), or 0. */
