@@ -232,6 +232,11 @@ static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
 			       "a single value of the right type", path,
 			       missing);
 	d->subject.sex = sex[0];
+	/* Banding casts the age to int: refuse what no subject can be. */
+	if (!(d->subject.age_years >= 0.0 && d->subject.age_years <= 150.0))
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: /metadata/age_years is %g, not an age in "
+			       "years", path, d->subject.age_years);
 	return QST_OK;
 }
 

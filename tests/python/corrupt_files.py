@@ -314,6 +314,7 @@ class Sweep:
         self.qst = qst
         self.work = work
         self.runs = 0
+        self.contained = 0
         self.problems = []
 
     def run(self, name, args, subject, outputs=(), unchanged=None):
@@ -333,9 +334,12 @@ class Sweep:
                             -p.returncode, err)
         if p.returncode not in ALLOWED:
             return self.bad(name, args, "exit %d" % p.returncode, err)
-        for s in SPEW:
-            if s in err:
-                return self.bad(name, args, "stderr has '%s'" % s, err)
+        if hdf5_crash_contained(p.returncode, err, subject):
+            self.contained += 1
+        else:
+            for s in SPEW:
+                if s in err:
+                    return self.bad(name, args, "stderr has '%s'" % s, err)
         if p.returncode == 0:
             return True
         base = os.path.basename(subject)
@@ -367,6 +371,20 @@ class Sweep:
                     "/failed/" not in a:
                 shutil.copy(a, os.path.join(keep, os.path.basename(a)))
         return None
+
+
+def hdf5_crash_contained(rc, err, subject):
+    """In the AddressSanitizer build a wild read inside the HDF5 library
+    (H5HG_read on a damaged global heap) is reported by ASan in the reader
+    child, which then exits 1; the parent still fails cleanly. Accept that
+    report only if its top frame past the interceptor is in libhdf5 and the
+    run ended as a contained crash must."""
+    if "AddressSanitizer" not in err or rc != 5:
+        return False
+    frames = [l for l in err.splitlines() if l.strip().startswith("#")]
+    top = [f for f in frames[:2] if "interceptor" not in f]
+    return bool(top) and "libhdf5" in top[0] and \
+        "damaged beyond reading" in err and subject in err
 
 
 def sha(path):
@@ -461,7 +479,9 @@ def main():
         for f in futs:
             f.result()
     print("variants: " + ", ".join("%s %d" % kv for kv in counts.items()) +
-          "; qst runs: %d; problems: %d" % (sw.runs, len(sw.problems)))
+          "; qst runs: %d; problems: %d" % (sw.runs, len(sw.problems)) +
+          ("; HDF5 crashes contained under ASan: %d" % sw.contained
+           if sw.contained else ""))
     for p in sw.problems:
         print("PROBLEM " + p)
     sys.exit(1 if sw.problems else 0)

@@ -220,6 +220,23 @@ static void test_string_column(void **state)
 	load_fails("/trials/value_measured is not a numeric column");
 }
 
+/* Bug 7 (UBSan): an age of 1e300 reached (int)floor(age / 10), which
+ * does not fit an int. Banding is safe now, and the file is refused. */
+static void test_absurd_age(void **state)
+{
+	(void)state;
+	assert_int_equal(qst_age_band(1e300), 5);
+	assert_int_equal(qst_age_band(-1e300), 0);
+	hid_t f = reopen();
+	hid_t a = H5Aopen_by_name(f, "metadata", "age_years", H5P_DEFAULT,
+				  H5P_DEFAULT);
+	double age = 1e300;
+	H5Awrite(a, H5T_NATIVE_DOUBLE, &age);
+	H5Aclose(a);
+	H5Fclose(f);
+	load_fails("/metadata/age_years is 1e+300, not an age in years");
+}
+
 static int crash(void *ctx, void **blob, size_t *len, char *eb, size_t el)
 {
 	(void)ctx, (void)blob, (void)len, (void)eb, (void)el;
@@ -311,6 +328,7 @@ int main(void)
 		T(test_huge_dataspace),
 		T(test_bad_test_code),
 		T(test_string_column),
+		T(test_absurd_age),
 		T(test_reader_child_contains_crash_and_loop),
 		T(test_write_analysis_replaces_whole_file),
 	};
