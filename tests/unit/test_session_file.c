@@ -228,11 +228,17 @@ static void test_absurd_age(void **state)
 	assert_int_equal(qst_age_band(1e300), 5);
 	assert_int_equal(qst_age_band(-1e300), 0);
 	hid_t f = reopen();
-	hid_t a = H5Aopen_by_name(f, "metadata", "age_years", H5P_DEFAULT,
-				  H5P_DEFAULT);
+	hid_t g = H5Gopen2(f, "metadata", H5P_DEFAULT);
+	H5Adelete(g, "age_years");
 	double age = 1e300;
-	H5Awrite(a, H5T_NATIVE_DOUBLE, &age);
+	hid_t sp = H5Screate(H5S_SCALAR);
+	hid_t a = H5Acreate2(g, "age_years", H5T_IEEE_F64LE, sp, H5P_DEFAULT,
+			     H5P_DEFAULT);
+	assert_true(a >= 0);
+	assert_true(H5Awrite(a, H5T_NATIVE_DOUBLE, &age) >= 0);
 	H5Aclose(a);
+	H5Sclose(sp);
+	H5Gclose(g);
 	H5Fclose(f);
 	load_fails("/metadata/age_years is 1e+300, not an age in years");
 }
