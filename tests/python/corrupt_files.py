@@ -18,13 +18,13 @@ print a `qst:` line naming the input file and leave no output behind
 (no SVG, no recovered file, the analysed file byte for byte unchanged,
 no stray temporary file in the directory).
 
-Knobs (environment): QST_CORRUPT_CUTS (evenly spaced truncations, 24),
-QST_CORRUPT_FLIPS (byte-flip variants of the session file, 60),
-QST_CORRUPT_JFLIPS (journal mutations of each kind, 6),
+Knobs (environment): QST_CORRUPT_CUTS (evenly spaced truncations, 16),
+QST_CORRUPT_FLIPS (byte-flip variants of the session file, 40),
+QST_CORRUPT_JFLIPS (journal mutations of each kind, 4),
 QST_CORRUPT_SEED (1), QST_CORRUPT_TIMEOUT (seconds per run, 30),
 QST_CORRUPT_JOBS (parallel runs, 2), QST_CORRUPT_ONLY (run only the
 variants whose name contains this), QST_CORRUPT_EVERY (--json and
---group on every Nth session variant, 4). The reader child's CPU limit
+--group on every Nth session variant, 8). The reader child's CPU limit
 is set to QST_READ_CPU_SECONDS=3 unless given.
 """
 import concurrent.futures as cf
@@ -48,13 +48,13 @@ def env_int(name, default):
     return int(os.environ.get(name, default))
 
 
-CUTS = env_int("QST_CORRUPT_CUTS", 24)
-FLIPS = env_int("QST_CORRUPT_FLIPS", 60)
-JFLIPS = env_int("QST_CORRUPT_JFLIPS", 6)
+CUTS = env_int("QST_CORRUPT_CUTS", 16)
+FLIPS = env_int("QST_CORRUPT_FLIPS", 40)
+JFLIPS = env_int("QST_CORRUPT_JFLIPS", 4)
 SEED = env_int("QST_CORRUPT_SEED", 1)
 TIMEOUT = env_int("QST_CORRUPT_TIMEOUT", 30)
 JOBS = env_int("QST_CORRUPT_JOBS", 2)
-EVERY = max(1, env_int("QST_CORRUPT_EVERY", 4))
+EVERY = max(1, env_int("QST_CORRUPT_EVERY", 8))
 ONLY = os.environ.get("QST_CORRUPT_ONLY", "")
 os.environ.setdefault("QST_READ_CPU_SECONDS", "3")
 
