@@ -391,8 +391,11 @@ int qst_session_load(const char *path, struct qst_session_data **out,
 	struct qst_session_data *d = calloc(1, sizeof(*d));
 	if (rc == QST_OK && !d)
 		rc = QST_ERR_NOMEM;
+	if (rc == QST_OK && len < sizeof(*d))
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: the reader sent a short answer", path);
 	if (rc == QST_OK) {
-		memcpy(d, blob, len < sizeof(*d) ? len : sizeof(*d));
+		memcpy(d, blob, sizeof(*d));
 		size_t tlen = d->n_trials * sizeof(*d->trials);
 		d->trials = calloc(d->n_trials + 1, sizeof(*d->trials));
 		if (len != sizeof(*d) + tlen || !d->trials) {
