@@ -84,8 +84,9 @@ int qst_age_band(double age_years)
 	/* §4.4: band from completed years; < 20 has no reference. */
 	if (!isfinite(age_years) || age_years < 20.0)
 		return 0;
-	int band = (int)floor(age_years / 10.0) - 1;
-	return band > 5 ? 5 : band;
+	if (age_years >= 60.0) /* before the cast: 1e300 fits no int */
+		return 5;
+	return (int)floor(age_years / 10.0) - 1;
 }
 
 const char *qst_quality_name(int q)

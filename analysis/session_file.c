@@ -5,15 +5,19 @@
  * so that a bad file gives one clean message in errbuf.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <hdf5.h>
 
+#include "analysis_internal.h"
 #include "qst_report.h"
 #include "qst_session_file.h"
 
@@ -24,6 +28,11 @@
 /* Version of the formulas (qst-domain.md §2–§3) behind /analysis values;
  * bump when a formula changes. */
 #define FORMULA_VERSION "1.0"
+/* More trial rows than any session can hold: a claim beyond it is a
+ * damaged dataspace, refused before memory is allocated for it. */
+#define MAX_TRIAL_ROWS ((hssize_t)1 << 20)
+/* Longest fixed-size string attribute read; ours are under 100 bytes. */
+#define MAX_ATTR_STR 4096
 
 
 static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
@@ -37,6 +46,8 @@ static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote strings from the file: keep them printable. */
+	qst_text_sanitize(msg, false);
 	if (errbuf && errlen)
 		snprintf(errbuf, errlen, "%s", msg);
 	qst_err("%s", msg);
@@ -45,16 +56,38 @@ static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
 
 /* --------------------------------------------------------- reading */
 
+/* Open attribute NAME if it holds exactly one value (scalar or [1]): an
+ * array would overrun the single value H5Aread is given. -1 otherwise. */
+static hid_t open_single_attr(hid_t obj, const char *name)
+{
+	if (H5Aexists(obj, name) <= 0)
+		return -1;
+	hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+	if (a < 0)
+		return -1;
+	hid_t sp = H5Aget_space(a);
+	hssize_t n = sp < 0 ? -1 : H5Sget_simple_extent_npoints(sp);
+	if (sp >= 0)
+		H5Sclose(sp);
+	if (n != 1) {
+		H5Aclose(a);
+		return -1;
+	}
+	return a;
+}
+
 /* A string attribute (vlen or fixed) into buf; false if absent/unreadable. */
 static bool read_attr_str(hid_t obj, const char *name, char *buf, size_t len)
 {
-	if (H5Aexists(obj, name) <= 0)
+	hid_t a = open_single_attr(obj, name);
+	if (a < 0)
 		return false;
-	hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
 	hid_t ft = H5Aget_type(a);
 	bool ok = false;
+	size_t fixed = H5Tget_size(ft);
 
-	if (H5Tget_class(ft) == H5T_STRING) {
+	if (H5Tget_class(ft) == H5T_STRING &&
+	    (H5Tis_variable_str(ft) > 0 || (fixed > 0 && fixed <= MAX_ATTR_STR))) {
 		hid_t mt = H5Tcopy(H5T_C_S1);
 		if (H5Tis_variable_str(ft) > 0) {
 			char *s = NULL;
@@ -66,7 +99,8 @@ static bool read_attr_str(hid_t obj, const char *name, char *buf, size_t len)
 				ok = true;
 			}
 		} else {
-			size_t n = H5Tget_size(ft);
+			/* +1: a NULLPAD/SPACEPAD string fills all n bytes. */
+			size_t n = fixed;
 			char *s = calloc(1, n + 1);
 			H5Tset_size(mt, n);
 			H5Tset_cset(mt, H5Tget_cset(ft));
@@ -80,14 +114,18 @@ static bool read_attr_str(hid_t obj, const char *name, char *buf, size_t len)
 	}
 	H5Tclose(ft);
 	H5Aclose(a);
+	/* Shown on the terminal and in reports: a damaged or hostile file
+	 * must not bring escape sequences or broken UTF-8 along. */
+	if (ok)
+		qst_text_sanitize(buf, false);
 	return ok;
 }
 
 static bool read_attr_double(hid_t obj, const char *name, double *v)
 {
-	if (H5Aexists(obj, name) <= 0)
+	hid_t a = open_single_attr(obj, name);
+	if (a < 0)
 		return false;
-	hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
 	hid_t ft = H5Aget_type(a);
 	H5T_class_t cls = H5Tget_class(ft);
 	bool ok = (cls == H5T_INTEGER || cls == H5T_FLOAT) &&
@@ -97,21 +135,35 @@ static bool read_attr_double(hid_t obj, const char *name, double *v)
 	return ok;
 }
 
-/* Open PATH after the checks that give a clear reason for a bad file. */
-static int open_session(const char *path, unsigned flags, hid_t *out,
-			char *errbuf, size_t errlen)
+/* "1.1.0" → 1; -1 unless it starts with a plain number and a dot or ends. */
+static long schema_major(const char *version)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(version, &end, 10);
+	if (errno || end == version || version[0] == '-' || version[0] == '+' ||
+	    (*end != '.' && *end != '\0'))
+		return -1;
+	return v;
+}
+
+/* Open file after the checks that give a clear reason for a bad file;
+ * messages name path (the session file when file is a copy of it). */
+static int open_session_as(const char *file, const char *path,
+			   unsigned flags, hid_t *out, char *errbuf,
+			   size_t errlen)
 {
 	char name[64] = "", version[32] = "";
 
 	*out = -1;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-	if (access(path, F_OK) != 0)
+	if (access(file, F_OK) != 0)
 		return set_err(errbuf, errlen, QST_ERR_NOTFOUND, "%s: %s", path,
 			       strerror(errno));
-	if (H5Fis_hdf5(path) <= 0)
+	if (H5Fis_hdf5(file) <= 0)
 		return set_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: not an HDF5 file", path);
-	hid_t f = H5Fopen(path, flags, H5P_DEFAULT);
+	hid_t f = H5Fopen(file, flags, H5P_DEFAULT);
 	if (f < 0)
 		return set_err(errbuf, errlen, QST_ERR_HDF5,
 			       "%s: cannot open the HDF5 file%s (still being "
@@ -126,7 +178,7 @@ static int open_session(const char *path, unsigned flags, hid_t *out,
 			     SCHEMA_NAME);
 	else if (!read_attr_str(f, "schema_version", version,
 				sizeof(version)) ||
-		 atoi(version) != SCHEMA_MAJOR)
+		 schema_major(version) != SCHEMA_MAJOR)
 		rc = set_err(errbuf, errlen, QST_ERR_UNSUPPORTED,
 			     "%s: schema_version '%s' is not supported (this "
 			     "qst reads %d.x)", path, version, SCHEMA_MAJOR);
@@ -136,6 +188,12 @@ static int open_session(const char *path, unsigned flags, hid_t *out,
 	}
 	*out = f;
 	return QST_OK;
+}
+
+static int open_session(const char *path, unsigned flags, hid_t *out,
+			char *errbuf, size_t errlen)
+{
+	return open_session_as(path, path, flags, out, errbuf, errlen);
 }
 
 static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
@@ -148,6 +206,9 @@ static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
 		return set_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: missing group /metadata", path);
 	hid_t g = H5Gopen2(f, "metadata", H5P_DEFAULT);
+	if (g < 0)
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: /metadata is not a group", path);
 	if (!read_attr_str(g, "subject_id", d->subject_id,
 			   sizeof(d->subject_id)))
 		missing = "subject_id";
@@ -167,9 +228,15 @@ static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
 	H5Gclose(g);
 	if (missing)
 		return set_err(errbuf, errlen, QST_ERR_DATA,
-			       "%s: missing attribute /metadata/%s", path,
+			       "%s: attribute /metadata/%s is missing or not "
+			       "a single value of the right type", path,
 			       missing);
 	d->subject.sex = sex[0];
+	/* Banding casts the age to int: refuse what no subject can be. */
+	if (!(d->subject.age_years >= 0.0 && d->subject.age_years <= 150.0))
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: /metadata/age_years is %g, not an age in "
+			       "years", path, d->subject.age_years);
 	return QST_OK;
 }
 
@@ -182,12 +249,25 @@ static int read_column(hid_t g, const char *path, const char *name,
 		return set_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: missing dataset /trials/%s", path, name);
 	hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
-	hid_t sp = H5Dget_space(ds);
+	hid_t sp = H5Dget_space(ds), ft = H5Dget_type(ds);
 	hssize_t rows = H5Sget_simple_extent_ndims(sp) == 1
 				? H5Sget_simple_extent_npoints(sp) : -1;
+	H5T_class_t cls = H5Tget_class(ft);
 	int rc = QST_OK;
 
-	if (rows < 0 || (*n >= 0 && rows != *n)) {
+	if (ds < 0) {
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: /trials/%s is not a dataset", path, name);
+	} else if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: /trials/%s is not a numeric column", path,
+			     name);
+	} else if (rows > MAX_TRIAL_ROWS) {
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: /trials/%s claims %lld rows (a session has "
+			     "at most %lld)", path, name, (long long)rows,
+			     (long long)MAX_TRIAL_ROWS);
+	} else if (rows < 0 || (*n >= 0 && rows != *n)) {
 		rc = set_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: /trials/%s is not a 1-D column of the same "
 			     "length as the others", path, name);
@@ -201,6 +281,7 @@ static int read_column(hid_t g, const char *path, const char *name,
 			rc = set_err(errbuf, errlen, QST_ERR_DATA,
 				     "%s: cannot read /trials/%s", path, name);
 	}
+	H5Tclose(ft);
 	H5Sclose(sp);
 	H5Dclose(ds);
 	return rc;
@@ -222,6 +303,9 @@ static int load_trials(hid_t f, const char *path, struct qst_session_data *d,
 		return set_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: missing group /trials", path);
 	hid_t g = H5Gopen2(f, "trials", H5P_DEFAULT);
+	if (g < 0)
+		return set_err(errbuf, errlen, QST_ERR_DATA,
+			       "%s: /trials is not a group", path);
 	for (int c = 0; c < NCOL && rc == QST_OK; c++) {
 		hid_t mt = (c == VAL || c == BASE) ? H5T_NATIVE_DOUBLE
 						    : H5T_NATIVE_INT;
@@ -236,7 +320,16 @@ static int load_trials(hid_t f, const char *path, struct qst_session_data *d,
 	}
 	for (hssize_t i = 0; rc == QST_OK && i < n; i++) {
 		struct qst_trial_view *t = &d->trials[i];
-		t->test = (enum qst_param)((int *)col[TEST])[i];
+		int test = ((int *)col[TEST])[i];
+		/* Every test name lookup indexes by this code. */
+		if (test < 0 || test >= QST_PARAM_COUNT) {
+			rc = set_err(errbuf, errlen, QST_ERR_DATA,
+				     "%s: /trials/test row %lld is %d, not a "
+				     "DFNS test code (0..%d)", path,
+				     (long long)i, test, QST_PARAM_COUNT - 1);
+			break;
+		}
+		t->test = (enum qst_param)test;
 		t->repetition = ((int *)col[REP])[i];
 		t->direction = ((int *)col[DIR])[i];
 		t->value = ((double *)col[VAL])[i];
@@ -251,30 +344,71 @@ static int load_trials(hid_t f, const char *path, struct qst_session_data *d,
 	return rc;
 }
 
+/* In the reader child: the session data as one blob, trials after it. */
+static int load_child(void *ctx, void **blob, size_t *len, char *errbuf,
+		      size_t errlen)
+{
+	const char *path = ctx;
+	struct qst_session_data d = { 0 };
+	hid_t f;
+	int rc = open_session(path, H5F_ACC_RDONLY, &f, errbuf, errlen);
+	if (rc)
+		return rc;
+	rc = load_metadata(f, path, &d, errbuf, errlen);
+	if (rc == QST_OK)
+		rc = load_trials(f, path, &d, errbuf, errlen);
+	H5Fclose(f);
+	size_t tlen = d.n_trials * sizeof(*d.trials);
+	char *b = rc ? NULL : malloc(sizeof(d) + tlen);
+	if (rc == QST_OK && !b)
+		rc = set_err(errbuf, errlen, QST_ERR_NOMEM,
+			     "%s: out of memory for %zu trials", path,
+			     d.n_trials);
+	if (b) {
+		memcpy(b, &d, sizeof(d));
+		memcpy(b + sizeof(d), d.trials, tlen);
+		*blob = b;
+		*len = sizeof(d) + tlen;
+	}
+	free(d.trials);
+	return rc;
+}
+
 int qst_session_load(const char *path, struct qst_session_data **out,
 		     char *errbuf, size_t errlen)
 {
+	void *blob;
+	size_t len;
+
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!path || !out)
 		return set_err(errbuf, errlen, QST_ERR_ARG,
 			       "session_load: missing path or result");
 	*out = NULL;
+	int rc = qst_run_isolated(path, load_child, (void *)path, &blob, &len,
+				  errbuf, errlen);
 	struct qst_session_data *d = calloc(1, sizeof(*d));
-	if (!d)
-		return QST_ERR_NOMEM;
-	hid_t f;
-	int rc = open_session(path, H5F_ACC_RDONLY, &f, errbuf, errlen);
+	if (rc == QST_OK && !d)
+		rc = QST_ERR_NOMEM;
+	if (rc == QST_OK && len < sizeof(*d))
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: the reader sent a short answer", path);
+	if (rc == QST_OK) {
+		memcpy(d, blob, sizeof(*d));
+		size_t tlen = d->n_trials * sizeof(*d->trials);
+		d->trials = calloc(d->n_trials + 1, sizeof(*d->trials));
+		if (len != sizeof(*d) + tlen || !d->trials) {
+			free(d->trials);
+			rc = set_err(errbuf, errlen, QST_ERR_DATA,
+				     "%s: the reader sent a short answer", path);
+		} else {
+			memcpy(d->trials, (char *)blob + sizeof(*d), tlen);
+		}
+	}
+	free(blob);
 	if (rc) {
 		free(d);
-		return rc;
-	}
-	rc = load_metadata(f, path, d, errbuf, errlen);
-	if (rc == QST_OK)
-		rc = load_trials(f, path, d, errbuf, errlen);
-	H5Fclose(f);
-	if (rc) {
-		qst_session_data_free(d);
 		return rc;
 	}
 	*out = d;
@@ -460,20 +594,26 @@ static bool write_group_attrs(hid_t g, const struct qst_reftable *ref)
 			      sizeof(colnames) / sizeof(colnames[0]));
 }
 
-int qst_session_write_analysis(const char *path,
-			       const struct qst_result res[QST_PARAM_COUNT],
-			       const struct qst_reftable *ref, char *errbuf,
-			       size_t errlen)
-{
-	struct analysis_cols cols;
+struct write_ctx {
+	const char *path;       /* the session file, for messages */
+	const char *tmp;        /* the copy that is written */
+	const struct qst_result *res;
+	const struct qst_reftable *ref;
+};
 
-	if (errbuf && errlen)
-		errbuf[0] = '\0';
-	if (!path || !res)
-		return set_err(errbuf, errlen, QST_ERR_ARG,
-			       "write_analysis: missing path or results");
+/* In the writer child: replace /analysis in the copy. */
+static int write_child(void *ctx, void **blob, size_t *len, char *errbuf,
+		       size_t errlen)
+{
+	const struct write_ctx *w = ctx;
+	const char *path = w->path;
+	struct analysis_cols cols;
 	hid_t f;
-	int rc = open_session(path, H5F_ACC_RDWR, &f, errbuf, errlen);
+
+	(void)blob;
+	(void)len;
+	int rc = open_session_as(w->tmp, path, H5F_ACC_RDWR, &f, errbuf,
+				 errlen);
 	if (rc)
 		return rc;
 
@@ -491,9 +631,9 @@ int qst_session_write_analysis(const char *path,
 				       H5P_DEFAULT);
 	H5Pclose(gcpl);
 	if (rc == QST_OK) {
-		fill_cols(&cols, res);
+		fill_cols(&cols, w->res);
 		if (g < 0 || !write_columns(g, &cols) ||
-		    !write_group_attrs(g, ref) || !write_lg_attrs(g, res))
+		    !write_group_attrs(g, w->ref) || !write_lg_attrs(g, w->res))
 			rc = set_err(errbuf, errlen, QST_ERR_IO,
 				     "%s: cannot write /analysis: %s", path,
 				     errno ? strerror(errno) : "HDF5 error");
@@ -503,6 +643,110 @@ int qst_session_write_analysis(const char *path,
 	if (H5Fclose(f) < 0 && rc == QST_OK)
 		rc = set_err(errbuf, errlen, QST_ERR_IO,
 			     "%s: cannot close after writing /analysis", path);
+	return rc;
+}
+
+/* Copy the bytes of path into a new private file beside it (*tmp, to be
+ * freed), keeping path's permission bits. */
+static int copy_beside(const char *path, char **tmp, char *errbuf,
+		       size_t errlen)
+{
+	char *dcopy = strdup(path), *bcopy = strdup(path);
+	size_t n = strlen(path) + 32;
+	char *t = malloc(n);
+	int rc = QST_OK, in = -1, out = -1;
+	struct stat st;
+
+	*tmp = NULL;
+	if (!dcopy || !bcopy || !t) {
+		rc = QST_ERR_NOMEM;
+		goto done;
+	}
+	snprintf(t, n, "%s/.%s.analyze-XXXXXX", dirname(dcopy),
+		 basename(bcopy));
+	in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0 || fstat(in, &st) < 0) {
+		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: %s", path,
+			     strerror(errno));
+		goto done;
+	}
+	out = mkstemp(t);  /* O_EXCL, mode 0600 */
+	if (out < 0) {
+		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot create a "
+			     "file beside it: %s", path, strerror(errno));
+		goto done;
+	}
+	*tmp = t;
+	t = NULL;
+	char buf[65536];
+	ssize_t r;
+	while ((r = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)r) != r)
+			break;
+	if (r != 0 || fchmod(out, st.st_mode & 0777) < 0)
+		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot copy: %s",
+			     path, strerror(errno));
+done:
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) < 0 && rc == QST_OK)
+		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot copy: %s",
+			     path, strerror(errno));
+	if (rc && *tmp) {
+		unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
+	}
+	free(dcopy);
+	free(bcopy);
+	free(t);
+	return rc;
+}
+
+static int sync_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? QST_OK : QST_ERR_IO;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Write-then-rename: the new /analysis goes into a copy, which replaces
+ * the file only when complete and on disk. A failure or a crash -- also
+ * HDF5's, in the child -- leaves the session file as it was.
+ */
+int qst_session_write_analysis(const char *path,
+			       const struct qst_result res[QST_PARAM_COUNT],
+			       const struct qst_reftable *ref, char *errbuf,
+			       size_t errlen)
+{
+	void *blob;
+	size_t len;
+	char *tmp;
+
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (!path || !res)
+		return set_err(errbuf, errlen, QST_ERR_ARG,
+			       "write_analysis: missing path or results");
+	int rc = copy_beside(path, &tmp, errbuf, errlen);
+	if (rc)
+		return rc;
+	struct write_ctx w = { path, tmp, res, ref };
+	rc = qst_run_isolated(path, write_child, &w, &blob, &len, errbuf,
+			      errlen);
+	free(blob);
+	if (rc == QST_OK && sync_file(tmp) != QST_OK)
+		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot sync the "
+			     "new file: %s", path, strerror(errno));
+	if (rc == QST_OK && rename(tmp, path) < 0)
+		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot replace "
+			     "it: %s", path, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	free(tmp);
 	return rc;
 }
 
@@ -551,8 +795,10 @@ static int read_analysis_strings(hid_t g, const char *path, const char *name,
 	hid_t mt = vlen_str();
 	int rc = read_analysis_column(g, path, name, mt, strs, errbuf, errlen);
 	if (rc == QST_OK) {
-		for (int i = 0; i < QST_PARAM_COUNT; i++)
+		for (int i = 0; i < QST_PARAM_COUNT; i++) {
 			snprintf(dst[i], dstlen, "%s", strs[i] ? strs[i] : "");
+			qst_text_sanitize(dst[i], false);
+		}
 		hsize_t dims[1] = { QST_PARAM_COUNT };
 		hid_t sp = H5Screate_simple(1, dims, NULL);
 		H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, strs);
@@ -609,6 +855,12 @@ static int read_analysis_rows(hid_t g, const char *path,
 				       "%s: /analysis row %d is '%s' (code %d), "
 				       "expected %s", path, i, in.name[i],
 				       (int)in.code[i], want);
+		if (in.n[i] < 0 || in.abnormal[i] < -1 || in.abnormal[i] > 1)
+			return set_err(errbuf, errlen, QST_ERR_DATA,
+				       "%s: /analysis row %d (%s) has n %d and "
+				       "abnormal %d; expected n >= 0 and "
+				       "abnormal -1, 0 or +1", path, i, want,
+				       (int)in.n[i], (int)in.abnormal[i]);
 		struct qst_result *r = &out[i];
 		r->param = (enum qst_param)i;
 		r->n = in.n[i];
@@ -630,8 +882,9 @@ static void read_analysis_meta(hid_t f, hid_t g, struct qst_analysis_meta *m)
 
 	memset(m, 0, sizeof(*m));
 	m->subject.age_years = NAN;
-	if (H5Lexists(f, "metadata", H5P_DEFAULT) > 0) {
-		hid_t md = H5Gopen2(f, "metadata", H5P_DEFAULT);
+	hid_t md = H5Lexists(f, "metadata", H5P_DEFAULT) > 0
+			   ? H5Gopen2(f, "metadata", H5P_DEFAULT) : -1;
+	if (md >= 0) {
 		read_attr_str(md, "subject_id", m->subject_id,
 			      sizeof(m->subject_id));
 		read_attr_str(md, "sex", sex, sizeof(sex));
@@ -654,17 +907,62 @@ static void read_analysis_meta(hid_t f, hid_t g, struct qst_analysis_meta *m)
 		      sizeof(m->formula_version));
 }
 
+struct analysis_blob {
+	struct qst_result res[QST_PARAM_COUNT];
+	struct qst_analysis_meta meta;
+};
+
+static int load_analysis_direct(const char *path,
+				struct qst_result out[QST_PARAM_COUNT],
+				struct qst_analysis_meta *meta, char *errbuf,
+				size_t errlen);
+
+static int load_analysis_child(void *ctx, void **blob, size_t *len,
+			       char *errbuf, size_t errlen)
+{
+	struct analysis_blob *b = calloc(1, sizeof(*b));
+	if (!b)
+		return QST_ERR_NOMEM;
+	int rc = load_analysis_direct(ctx, b->res, &b->meta, errbuf, errlen);
+	*blob = b;
+	*len = sizeof(*b);
+	return rc;
+}
+
 int qst_session_load_analysis(const char *path,
 			      struct qst_result out[QST_PARAM_COUNT],
 			      struct qst_analysis_meta *meta, char *errbuf,
 			      size_t errlen)
 {
+	void *blob;
+	size_t len;
+
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!path || !out)
 		return set_err(errbuf, errlen, QST_ERR_ARG,
 			       "load_analysis: missing path or result");
 	memset(out, 0, sizeof(*out) * QST_PARAM_COUNT);
+	int rc = qst_run_isolated(path, load_analysis_child, (void *)path,
+				  &blob, &len, errbuf, errlen);
+	if (rc == QST_OK && len != sizeof(struct analysis_blob))
+		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			     "%s: the reader sent a short answer", path);
+	if (rc == QST_OK) {
+		const struct analysis_blob *b = blob;
+		memcpy(out, b->res, sizeof(b->res));
+		if (meta)
+			*meta = b->meta;
+	}
+	free(blob);
+	return rc;
+}
+
+static int load_analysis_direct(const char *path,
+				struct qst_result out[QST_PARAM_COUNT],
+				struct qst_analysis_meta *meta, char *errbuf,
+				size_t errlen)
+{
 	hid_t f;
 	int rc = open_session(path, H5F_ACC_RDONLY, &f, errbuf, errlen);
 	if (rc)

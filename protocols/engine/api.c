@@ -194,9 +194,13 @@ static const char *check_text(lua_State *L, int arg, const char *fn,
 	if (lua_type(L, arg) != LUA_TSTRING)
 		luaL_error(L, "%s: %s must be a string, got %s", fn, what,
 			   luaL_typename(L, arg));
-	const char *s = lua_tostring(L, arg);
+	size_t len;
+	const char *s = lua_tolstring(L, arg, &len);
 	if (!s[0])
 		luaL_error(L, "%s: %s must not be empty", fn, what);
+	const char *bad = qst_text_problem(s, len, true);
+	if (bad)
+		luaL_error(L, "%s: %s holds %s", fn, what, bad);
 	return s;
 }
 
@@ -319,6 +323,9 @@ static void field_string(const struct fields *f, const char *key,
 			   f->fn, key, (int)outlen - 1);
 	if (required && len == 0)
 		luaL_error(L, "%s: %s must not be empty", f->fn, key);
+	const char *bad = qst_text_problem(s, len, false);
+	if (bad)
+		luaL_error(L, "%s: %s holds %s", f->fn, key, bad);
 	memcpy(out, s, len + 1);
 	lua_pop(L, 1);
 }
@@ -482,11 +489,21 @@ static int api_log(lua_State *L)
 	for (int i = 1; i <= n; i++) {
 		if (i > 1)
 			luaL_addchar(&b, '\t');
-		luaL_tolstring(L, i, NULL);
+		/* Strings and numbers plainly: a script that put __tostring
+		 * on the string metatable must not run it from here. */
+		int t = lua_type(L, i);
+		if (t == LUA_TSTRING || t == LUA_TNUMBER)
+			lua_pushvalue(L, i), lua_tolstring(L, -1, NULL);
+		else
+			luaL_tolstring(L, i, NULL);
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
-	const char *msg = lua_tostring(L, -1);
+	/* Like print, anything goes in; what reaches the terminal and the
+	 * file is printable UTF-8. */
+	char *msg = lua_newuserdatauv(L, lua_rawlen(L, -1) + 1, 0);
+	memcpy(msg, lua_tostring(L, -2), lua_rawlen(L, -2) + 1);
+	qst_text_sanitize(msg, true);
 	if (e->host->log)
 		e->host->log(e->user, msg);
 	else

@@ -37,6 +37,9 @@ static void format_message(char *errbuf, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(errbuf, errlen, fmt, ap);
 	va_end(ap);
+	/* Messages quote script text: nothing in them may drive the
+	 * operator's terminal. */
+	qst_text_sanitize(errbuf, false);
 }
 
 struct qst_engine *qst_engine_from(lua_State *L)

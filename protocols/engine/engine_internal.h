@@ -97,4 +97,5 @@ void qst_engine_open_sandbox(lua_State *L);
 /* Create the global qst table and print (api.c). Runs protected. */
 void qst_engine_open_api(lua_State *L);
 
+
 #endif

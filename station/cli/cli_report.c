@@ -7,20 +7,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qst_cli.h"
 #include "qst_report.h"
 #include "qst_session_file.h"
 
 static const char report_help[] =
-	"usage: qst report FILE.h5 [--svg OUT.svg] [--csv | --json]\n"
+	"usage: qst report FILE.h5 [--svg OUT.svg] [--overwrite] [--csv | --json]\n"
 	"\n"
 	"Reads the /analysis group that `qst analyze` wrote and draws the\n"
 	"sensory profile: z per DFNS parameter, the +/-1.96 normal band,\n"
 	"loss and gain marks and the loss/gain code (docs/report.md). The SVG\n"
 	"goes to OUT.svg, by default FILE.profile.svg next to FILE.h5.\n"
 	"\n"
-	"  --svg OUT.svg  where to write the profile\n"
+	"  --svg OUT.svg  where to write the profile (mode 0600, like the\n"
+	"                 session file it shows)\n"
+	"  --overwrite    replace OUT.svg if it exists (never done without)\n"
 	"  --csv          print the result table as CSV on stdout\n"
 	"  --json         print metadata, loss/gain code and rows as JSON\n"
 	"Without --csv or --json the operator's table is printed.\n";
@@ -29,6 +32,7 @@ static const struct option report_options[] = {
 	{ "svg", required_argument, NULL, 's' },
 	{ "csv", no_argument, NULL, 'c' },
 	{ "json", no_argument, NULL, 'j' },
+	{ "overwrite", no_argument, NULL, 'w' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -47,25 +51,50 @@ static char *default_svg_name(const char *h5)
 	return out;
 }
 
-static int write_svg(const char *path, const struct qst_result *res,
+/*
+ * Write-then-rename: the profile is drawn into a private temp file beside
+ * path and takes its name only when complete, so a failure leaves no
+ * partial SVG and an existing file (or a symlink planted there) is never
+ * replaced without --overwrite. Mode 0600: the profile carries the
+ * subject's pseudonym and results, as private as the session file.
+ */
+static int write_svg(const char *path, bool overwrite,
+		     const struct qst_result *res,
 		     const struct qst_analysis_meta *meta)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		qst_cli_error("cannot write %s: %s", path, strerror(errno));
-		return QST_ERR_IO;
+	if (!overwrite && qst_path_taken(path)) {
+		qst_cli_error("%s exists; refusing to overwrite it (add "
+			      "--overwrite)", path);
+		return QST_ERR_EXISTS;
 	}
-	int ret = qst_report_svg(f, res, meta);
-	if (fclose(f) != 0 && ret == QST_OK)
+	char *tmp;
+	int fd = qst_temp_beside(path, &tmp);
+	if (fd < 0) {
+		qst_cli_error("cannot write %s: %s", path, strerror(errno));
+		return fd;
+	}
+	FILE *f = fdopen(fd, "w");
+	int ret = f ? qst_report_svg(f, res, meta) : QST_ERR_IO;
+	if (f && fflush(f) == 0 && fsync(fd) != 0 && ret == QST_OK)
 		ret = QST_ERR_IO;
-	if (ret < 0)
+	if (f ? fclose(f) != 0 : close(fd) != 0)
+		ret = ret == QST_OK ? QST_ERR_IO : ret;
+	if (ret == QST_OK)
+		ret = qst_publish_file(tmp, path, overwrite);
+	if (ret == QST_ERR_EXISTS)
+		qst_cli_error("%s exists; refusing to overwrite it (add "
+			      "--overwrite)", path);
+	else if (ret < 0)
 		qst_cli_error("cannot write %s: %s", path, qst_strerror(ret));
+	if (ret < 0)
+		unlink(tmp);
+	free(tmp);
 	return ret;
 }
 
 struct report_args {
 	const char *file, *svg;
-	bool csv, json;
+	bool csv, json, overwrite;
 };
 
 /* Returns -1 to go on, or an exit code. */
@@ -87,6 +116,9 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			break;
 		case 'j':
 			a->json = true;
+			break;
+		case 'w':
+			a->overwrite = true;
 			break;
 		default:
 			qst_cli_error("unknown or incomplete option '%s' (see "
@@ -126,7 +158,7 @@ int qst_cli_report(int argc, char **argv)
 	const char *svg = a.svg ? a.svg : def;
 	if (!svg)
 		return QST_EXIT_ERROR;
-	ret = write_svg(svg, res, &meta);
+	ret = write_svg(svg, a.overwrite, res, &meta);
 	if (ret == QST_OK && a.csv)
 		ret = qst_report_csv(stdout, res, &meta);
 	else if (ret == QST_OK && a.json)

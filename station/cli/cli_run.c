@@ -66,7 +66,8 @@ static const char run_help[] =
 	"  --participant-set K=V[,K=V]  override participant values, e.g. hpt_c=41\n"
 	"  --thermode-area CM2  contact area stored with the data (default 9)\n"
 	"  --wire-log FILE      write every byte exchanged with the devices to FILE,\n"
-	"                       one line per chunk (docs/simulation.md)\n"
+	"                       one line per chunk (docs/simulation.md); mode 0600,\n"
+	"                       never overwritten unless --overwrite\n"
 	"testing only (simulated station):\n"
 	"  --sim-fault [ROLE:]KIND@SECONDS[:ARG]\n"
 	"                       a simulated device develops a fault at SECONDS on\n"
@@ -674,7 +675,22 @@ static int open_wire_log(const struct run_options *o, FILE **file,
 {
 	if (!o->wire_log)
 		return -1;
-	int fd = open(o->wire_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* Like the session file: private, created new (O_EXCL also refuses a
+	 * symlink planted at the name), replaced only with --overwrite. It
+	 * is written as the session runs, so that it survives a crash. */
+	if (o->overwrite && unlink(o->wire_log) < 0 && errno != ENOENT) {
+		qst_cli_error("cannot replace the wire log %s: %s", o->wire_log,
+			      strerror(errno));
+		return QST_EXIT_FILE;
+	}
+	int fd = open(o->wire_log,
+		      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		qst_cli_error("the wire log %s exists; refusing to overwrite it "
+			      "(choose another name, or add --overwrite)",
+			      o->wire_log);
+		return QST_EXIT_FILE;
+	}
 	*file = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!*file) {
 		qst_cli_error("cannot write the wire log %s: %s", o->wire_log,

@@ -144,4 +144,32 @@ double qst_rng_normal(struct qst_rng *rng, double mean, double sd);
 /* Read a whole file into a NUL-terminated buffer (caller frees). */
 int qst_read_file(const char *path, char **data, size_t *len);
 
+/*
+ * Write-then-rename for output files (docs/reliability-input.md). Create
+ * a new empty file, mode 0600, beside final (same directory, so the
+ * rename stays on one file system): *tmp is its malloc'd name, the result
+ * an open descriptor or a qst_err.
+ */
+int qst_temp_beside(const char *final, char **tmp);
+/*
+ * Give the finished temp file its final name. Without overwrite an
+ * existing final -- also a symlink, which is never followed -- is
+ * QST_ERR_EXISTS and tmp is left for the caller to remove; with it, final
+ * is replaced (a symlink itself, not its target).
+ */
+int qst_publish_file(const char *tmp, const char *final, bool overwrite);
+/*
+ * Text from outside -- a protocol script, a session file -- on its way to
+ * the terminal or a file (text.c). What is wrong with s (len bytes): a
+ * control character (tab and newline pass when allow_layout), a NUL, bytes
+ * that are not UTF-8; or NULL.
+ */
+const char *qst_text_problem(const char *s, size_t len, bool allow_layout);
+/* Replace each control byte and each byte of a bad UTF-8 sequence in the
+ * NUL-terminated s with '?'. */
+void qst_text_sanitize(char *s, bool allow_layout);
+
+/* The name refers to something (a file, or a symlink even if dangling). */
+bool qst_path_taken(const char *path);
+
 #endif

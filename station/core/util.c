@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "qst_core.h"
 
@@ -67,4 +69,51 @@ int qst_read_file(const char *path, char **data, size_t *len)
 	if (len)
 		*len = used;
 	return QST_OK;
+}
+
+int qst_temp_beside(const char *final, char **tmp)
+{
+	const char *slash = strrchr(final, '/');
+	size_t dirlen = slash ? (size_t)(slash - final) + 1 : 0;
+	size_t n = strlen(final) + 16;
+	char *t = malloc(n);
+
+	*tmp = NULL;
+	if (!t)
+		return QST_ERR_NOMEM;
+	/* Hidden, and named after the output so a leftover is recognisable. */
+	snprintf(t, n, "%.*s.%s.XXXXXX", (int)dirlen, final,
+		 final + dirlen);
+	int fd = mkstemp(t);  /* O_CREAT | O_EXCL, mode 0600 */
+	if (fd < 0) {
+		free(t);
+		return QST_ERR_IO;
+	}
+	*tmp = t;
+	return fd;
+}
+
+bool qst_path_taken(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+int qst_publish_file(const char *tmp, const char *final, bool overwrite)
+{
+	if (overwrite)
+		return rename(tmp, final) == 0 ? QST_OK : QST_ERR_IO;
+	/* link() never replaces and never follows a symlink at final. */
+	if (link(tmp, final) == 0) {
+		unlink(tmp);
+		return QST_OK;
+	}
+	if (errno == EEXIST)
+		return QST_ERR_EXISTS;
+	if (errno != EPERM && errno != EOPNOTSUPP)
+		return QST_ERR_IO;
+	/* A file system without hard links: check, then rename. */
+	if (qst_path_taken(final))
+		return QST_ERR_EXISTS;
+	return rename(tmp, final) == 0 ? QST_OK : QST_ERR_IO;
 }

@@ -8,6 +8,7 @@
  * own functions (without a journal), so there is one HDF5 writer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -493,6 +494,17 @@ static bool same_file(const char *a, const char *b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* On disk before it is renamed: else a power cut could leave the name
+ * pointing at an empty file. */
+static int sync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? QST_OK : QST_ERR_IO;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int read_header(struct parser *p, const struct jline *lines, size_t n,
 		       struct header *h, size_t *body)
 {
@@ -544,7 +556,7 @@ int qst_recover(const char *journal_path, const char *out_h5, bool overwrite,
 		return QST_ERR_ARG;
 	if (same_file(journal_path, out_h5))
 		return fail(&p, QST_ERR_ARG, "output is the journal itself");
-	if (!overwrite && access(out_h5, F_OK) == 0)
+	if (!overwrite && qst_path_taken(out_h5))
 		return fail(&p, QST_ERR_EXISTS,
 			    "output %s exists; refusing to overwrite it", out_h5);
 	int rc = qst_read_file(journal_path, &data, &size);
@@ -560,11 +572,19 @@ int qst_recover(const char *journal_path, const char *out_h5, bool overwrite,
 	}
 	rep.truncated_tail = truncated;
 
-	struct qst_recorder *r = malloc(sizeof(*r));
-	rc = r ? qst_rec_open(r, out_h5, &h.meta, h.created_utc, overwrite,
-			      false)
-	       : QST_ERR_NOMEM;
+	/* Write-then-rename: the file is rebuilt under a private temp name
+	 * beside out_h5 and takes its name only when complete. */
+	char *tmp = NULL;
+	int fd = qst_temp_beside(out_h5, &tmp);
+	if (fd >= 0)
+		close(fd);
+	struct qst_recorder *r = fd >= 0 ? malloc(sizeof(*r)) : NULL;
+	rc = fd < 0 ? fd : !r ? QST_ERR_NOMEM
+		: qst_rec_open(r, tmp, &h.meta, h.created_utc, true, false);
 	if (rc) {
+		if (tmp)
+			unlink(tmp);
+		free(tmp);
 		free(r);
 		free(lines);
 		free(data);
@@ -582,8 +602,20 @@ int qst_recover(const char *journal_path, const char *out_h5, bool overwrite,
 		rc = fail(&p, rc2, "cannot finish %s: %s", out_h5,
 			  qst_strerror(rc2));
 	}
+	if (rc == QST_OK && (rc2 = sync_path(tmp))) {
+		p.line = 0;
+		rc = fail(&p, rc2, "cannot sync %s: %s", out_h5,
+			  strerror(errno));
+	}
+	if (rc == QST_OK && (rc2 = qst_publish_file(tmp, out_h5, overwrite))) {
+		p.line = 0;
+		rc = fail(&p, rc2, rc2 == QST_ERR_EXISTS
+			  ? "output %s appeared meanwhile; not replaced"
+			  : "cannot give the file its name %s", out_h5);
+	}
 	if (rc)
-		unlink(out_h5);
+		unlink(tmp);
+	free(tmp);
 	free(lines);
 	free(data);
 	if (report)

@@ -77,3 +77,20 @@ echo "ok: bad input handled"
 expect_exit 5 run_sim "$WORK/no/such/dir/x.h5" --seed 1 --skip-check
 expect_err "cannot create"
 echo "ok: unwritable output"
+
+# Hostile script text (issue 7): a clear message, exit 3, and no byte on
+# stderr that could drive the operator's terminal; nothing is recorded.
+for script in close_handler_loop error_object_meta long_error control_chars \
+	section_escape non_utf8 nested_table; do
+	expect_exit 3 "$QST" check "$S/$script.lua"
+	expect_err "$script.lua"
+	expect_exit 3 "$QST" run "$S/$script.lua" --skip-check --subject S01 --sex F \
+		--age 35 --site hand --clock virtual --out "$WORK/h-$script.h5"
+	expect_err "$script.lua"
+	if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$WORK/err"; then
+		fail "$script: control bytes on stderr"
+	fi
+	[ ! -e "$WORK/h-$script.h5" ] || [ "$("$PY" -c "import h5py,sys; print(len(h5py.File(sys.argv[1])['trials']['trial_id']))" "$WORK/h-$script.h5")" = 0 ] ||
+		fail "$script: trials recorded"
+done
+echo "ok: hostile script text"

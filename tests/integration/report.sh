@@ -18,7 +18,7 @@ grep -q "Profile: $WORK/s1.profile.svg" "$WORK/table" || fail "table does not na
 
 # --svg, --csv, --json.
 "$QST" report "$f" --svg "$WORK/p.svg" --csv >"$WORK/p.csv" || fail "report --csv"
-"$QST" report "$f" --svg "$WORK/p.svg" --json >"$WORK/p.json" || fail "report --json"
+"$QST" report "$f" --svg "$WORK/p.svg" --overwrite --json >"$WORK/p.json" || fail "report --json"
 cmp -s "$WORK/p.svg" "$WORK/s1.profile.svg" || fail "same file gave a different SVG"
 "$PY" -m json.tool "$WORK/p.json" >/dev/null || fail "JSON does not parse"
 "$PY" - "$WORK/p.csv" <<'PYEOF' || fail "CSV does not read with pandas"

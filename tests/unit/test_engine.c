@@ -965,7 +965,111 @@ static const struct hostile_case hostile_cases[] = {
 	  "coroutine_access.lua:3: attempt to index a nil value (global "
 	  "'coroutine')" },
 	{ "gc_finalizer.lua", QST_OK, "" },
+	{ "close_handler_loop.lua", QST_ERR_SCRIPT,
+	  "close_handler_loop.lua" BUDGET_STOP "(infinite loop?) at line 5" },
+	{ "error_object_meta.lua", QST_ERR_SCRIPT,
+	  "error_object_meta.lua: error object is a table value" },
+	{ "long_error.lua", QST_ERR_SCRIPT,
+	  "long_error.lua:4: ?[2J?]0;title?very long message" },
+	{ "control_chars.lua", QST_ERR_SCRIPT,
+	  "control_chars.lua:2: qst.protocol: name holds a control "
+	  "character" },
+	{ "section_escape.lua", QST_ERR_SCRIPT,
+	  "section_escape.lua:3: qst.section: the title holds a control "
+	  "character" },
+	{ "non_utf8.lua", QST_ERR_SCRIPT,
+	  "non_utf8.lua:3: qst.protocol: name holds bytes that are not "
+	  "UTF-8" },
+	{ "nested_table.lua", QST_ERR_SCRIPT,
+	  "nested_table.lua:4: qst.protocol: devices[1] must be a string, "
+	  "got table" },
 };
+
+/* No byte of a message may drive a terminal: no C0 control, no DEL. */
+static void assert_printable(const char *s)
+{
+	for (const unsigned char *u = (const unsigned char *)s; *u; u++)
+		if (*u < 0x20 || *u == 0x7f)
+			fail_msg("control byte 0x%02x in '%s'", *u, s);
+}
+
+/* The script spoils the string metatable; the qst functions read its
+ * strings without metamethods, and the script runs to its end. */
+static void test_string_metatable(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(run_file(&m, "string_metatable.lua"), QST_OK);
+	assert_int_equal(m.n_sections, 1);
+	assert_int_equal(m.n_logs, 2);
+	assert_string_equal(m.last_log, "false");
+}
+
+/* Log lines are free text but reach the operator printable. */
+static void test_log_sanitized(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(run_file(&m, "log_escape.lua"), QST_OK);
+	assert_int_equal(m.n_logs, 1);
+	assert_string_equal(m.last_log, "?]0;title?line?over ?( end\tok");
+}
+
+/*
+ * NaN, infinities, huge and extreme integers for every numeric setting of
+ * every qst function: each is refused with a message naming the setting,
+ * and no call reaches the station.
+ */
+static void test_absurd_numbers(void **state)
+{
+	(void)state;
+	static const char *const calls[] = {
+		"qst.limits{ test = 'HPT', baseline = %s }",
+		"qst.limits{ test = 'HPT', rate = %s }",
+		"qst.limits{ test = 'HPT', return_rate = %s }",
+		"qst.limits{ test = 'HPT', cutoff = %s }",
+		"qst.limits{ test = 'HPT', repetitions = %s }",
+		"qst.limits{ test = 'HPT', isi = %s }",
+		"qst.limits{ test = 'HPT', isi_jitter = %s }",
+		"qst.tsl{ baseline = %s }", "qst.tsl{ rate = %s }",
+		"qst.tsl{ lower_cutoff = %s }", "qst.tsl{ upper_cutoff = %s }",
+		"qst.tsl{ pairs = %s }", "qst.tsl{ return_rate = %s }",
+		"qst.tsl{ isi = %s }",
+		"qst.mdt{ start = %s }", "qst.mdt{ series = %s }",
+		"qst.mpt{ start = %s }", "qst.mpt{ series = %s }",
+		"qst.mps_dma{ runs = %s }",
+		"qst.wur{ repetitions = %s }", "qst.wur{ force = %s }",
+		"qst.wur{ train = %s }", "qst.wur{ rate = %s }",
+		"qst.vdt{ readings = %s }", "qst.vdt{ sham = %s }",
+		"qst.ppt{ trials = %s }", "qst.ppt{ rate = %s }",
+		"qst.ppt{ isi = %s }", "qst.wait(%s)",
+	};
+	static const char *const values[] = {
+		"0/0", "1/0", "-1/0", "1e308", "-1e308", "math.maxinteger",
+		"math.mininteger", "2^53 + 1", "-2^63",
+	};
+	char text[512], call[160];
+	for (size_t c = 0; c < sizeof(calls) / sizeof(calls[0]); c++) {
+		for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+			struct mock m = { 0 };
+			snprintf(call, sizeof(call), calls[c], values[v]);
+			snprintf(text, sizeof(text), "%s%s\n", HEADER_ALL, call);
+			int rc = run(&m, text);
+			if (rc != QST_ERR_SCRIPT)
+				fail_msg("%s: rc %d (%s)", call, rc, errbuf);
+			if (!strstr(errbuf, "out of range") &&
+			    !strstr(errbuf, "whole number") &&
+			    !strstr(errbuf, "not a level") &&
+			    !strstr(errbuf, "must be"))
+				fail_msg("%s: unclear message '%s'", call,
+					 errbuf);
+			assert_printable(errbuf);
+			if (m.n_calls != 1) /* the declaration only */
+				fail_msg("%s reached the station: %s", call,
+					 m.calls);
+		}
+	}
+}
 
 static void test_hostile_scripts(void **state)
 {
@@ -982,6 +1086,7 @@ static void test_hostile_scripts(void **state)
 			assert_contains(errbuf, c->message);
 		else
 			assert_string_equal(errbuf, "");
+		assert_printable(errbuf);
 		/* Nothing reaches the station once the script is stopped. */
 		assert_int_equal(m.n_logs, 0);
 		assert_int_equal(m.n_sections, 0);
@@ -1072,6 +1177,9 @@ int main(void)
 		cmocka_unit_test(test_hostile_scripts),
 		cmocka_unit_test(test_safety_call),
 		cmocka_unit_test(test_data_eval_has_no_library),
+		cmocka_unit_test(test_string_metatable),
+		cmocka_unit_test(test_log_sanitized),
+		cmocka_unit_test(test_absurd_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
