@@ -145,10 +145,10 @@ double qst_rng_normal(struct qst_rng *rng, double mean, double sd);
 int qst_read_file(const char *path, char **data, size_t *len);
 
 /*
- * Write-then-rename for output files (docs/reliability-input.md). Create
- * a new empty file, mode 0600, beside final (same directory, so the
- * rename stays on one file system): *tmp is its malloc'd name, the result
- * an open descriptor or a qst_err.
+ * Write-then-rename for output files (docs/reliability.md, "Output
+ * files"). Create a new empty file, mode 0600, beside final (same
+ * directory, so the rename stays on one file system): *tmp is its
+ * malloc'd name, the result an open descriptor or a qst_err.
  */
 int qst_temp_beside(const char *final, char **tmp);
 /*

@@ -1,5 +1,6 @@
 /*
- * Test-only fault injection for the recorder (docs/reliability-recording.md).
+ * Test-only fault injection for the recorder (docs/reliability.md,
+ * "Test-only fault hooks").
  * Nothing here runs unless one of these variables is set; a station never
  * sets them:
  *
