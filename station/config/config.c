@@ -203,8 +203,67 @@ static double get_number(const struct tab *t, const char *key, double lo,
 
 /* ------------------------------------------------------------ sections */
 
-/* POSIX ERE with a bounded cost: glibc expands {n,m} into copies, so a
- * few nested counts could ask for gigabytes. */
+/* Past a bracket expression ("[^]a-z[:digit:]]"), in which the
+ * repetition characters are plain characters. */
+static const char *skip_bracket(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char close[] = { p[1], ']', '\0' };
+			const char *end = strstr(p + 2, close);
+			if (!end)
+				return p + strlen(p);
+			p = end + 2;
+		} else {
+			p++;
+		}
+	}
+	return *p ? p + 1 : p;
+}
+
+/*
+ * The repetition operators of an ERE outside brackets and escapes: how
+ * many duplicate what they apply to (+ and {n,m}; glibc copies the
+ * subtree for each) and whether one is stacked on another ("a++",
+ * "a{2}+", "a*?"), which POSIX leaves undefined and glibc answers by
+ * doubling its tree per operator: "3}" and 40 '+' asked for gigabytes
+ * (found by fuzz_station_config, tests/fuzz/crashes/).
+ */
+static int count_copying_repeats(const char *p, bool *stacked)
+{
+	int copying = 0;
+	bool after_repeat = false;
+	*stacked = false;
+	while (*p) {
+		bool repeat = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+		if (repeat && after_repeat)
+			*stacked = true;
+		copying += *p == '+' || *p == '{';
+		if (*p == '\\' && p[1])
+			p += 2;
+		else if (*p == '[')
+			p = skip_bracket(p);
+		else if (*p == '{' && strchr(p, '}'))
+			p = strchr(p, '}') + 1;
+		else
+			p++;
+		after_repeat = repeat;
+	}
+	return copying;
+}
+
+/* The most + and {n,m} a subject pattern may hold: with the counts at
+ * most 99 and 2 of them, the compiled pattern stays well under a
+ * megabyte however they nest. Real ones need 1 or 2 ("^P[0-9]{3}$"). */
+#define PATTERN_MAX_COPYING 4
+
+/* POSIX ERE with a bounded cost: glibc expands + and {n,m} into copies,
+ * so a few nested ones could ask for gigabytes. */
 static void check_pattern(lua_State *L, const char *pattern)
 {
 	int counts = 0;
@@ -212,6 +271,13 @@ static void check_pattern(lua_State *L, const char *pattern)
 		counts += *p == '{';
 	if (counts > 2)
 		refuse_at(L, "lab.subject_pattern: at most 2 {n,m} counts");
+	bool stacked;
+	if (count_copying_repeats(pattern, &stacked) > PATTERN_MAX_COPYING)
+		refuse_at(L, "lab.subject_pattern: at most %d + and {n,m} "
+			  "repetitions", PATTERN_MAX_COPYING);
+	if (stacked)
+		refuse_at(L, "lab.subject_pattern: a repetition (*, +, ?, {n,m}) "
+			  "directly after another is undefined in POSIX");
 	for (const char *p = strchr(pattern, '{'); p; p = strchr(p + 1, '{'))
 		for (const char *q = p + 1; *q && *q != '}'; q++)
 			if (*q >= '0' && *q <= '9' && q[1] >= '0' && q[1] <= '9' &&

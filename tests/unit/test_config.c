@@ -177,6 +177,21 @@ static void budget_stops_hostile_files(void **state)
 	expect("return { name = string.rep('x', 10) }", QST_ERR_DATA,
 	       "attempt to index a nil value");
 	expect("return { name = ('x'):rep(10) }", QST_ERR_DATA, "attempt to index");
+	/* Patterns whose compiled form glibc would grow without bound
+	 * (tests/fuzz/crashes/station_config-stacked-plus.lua). */
+	expect("return { lab = { subject_hint = 'h', subject_pattern = '3}"
+	       "++++++++++++++++++++++++$' } }", QST_ERR_DATA,
+	       "at most 4 + and {n,m} repetitions");
+	expect("return { lab = { subject_hint = 'h', subject_pattern = "
+	       "'^((((((a+)+)+)+)+)+)$' } }", QST_ERR_DATA,
+	       "at most 4 + and {n,m} repetitions");
+	expect("return { lab = { subject_hint = 'h', subject_pattern = '^a++$' } }",
+	       QST_ERR_DATA, "directly after another is undefined in POSIX");
+	expect("return { lab = { subject_hint = 'h', subject_pattern = '^a{2}*$' } }",
+	       QST_ERR_DATA, "directly after another is undefined in POSIX");
+	/* Inside brackets and after a backslash they are plain characters. */
+	assert_int_equal(load("return { lab = { subject_hint = 'h', subject_pattern = "
+			      "'^P[+*?{]+\\\\+[[:digit:]]{2}$' } }"), QST_OK);
 }
 
 static void subject_ids_follow_the_lab(void **state)
