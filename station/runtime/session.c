@@ -578,6 +578,14 @@ static bool operator_resumes(struct session *s, const char *why)
 	return !a.not_done && a.value == 1.0;
 }
 
+/* The session ends on this fault: from now on nothing more is sent to the
+ * thermode and the script cannot go on (the first fault is the one kept). */
+static void latch_fault(struct session *s, int code)
+{
+	if (!s->fault)
+		s->fault = code;
+}
+
 /* The operator resumed: the device gets a fresh deadline from now. The
  * silence that caused the pause would otherwise trip the readback
  * watchdog again at once, before the device had a chance to answer. */
@@ -616,7 +624,7 @@ static int pause_session(struct session *s, int code, const char *why)
 	if (s->cfg->stop_request)
 		*s->cfg->stop_request = 0;
 	if (s->paused) { /* a stop while paused ends the session */
-		s->fault = s->fault ? s->fault : code;
+		latch_fault(s, code);
 		return fail(s, code, "%s while paused; the session was ended", why);
 	}
 	record_event(s, QST_EVC_PAUSE, QST_EVS_STATION, code, NAN, why);
@@ -625,7 +633,7 @@ static int pause_session(struct session *s, int code, const char *why)
 	int ret = resume ? back_to_baseline(s) : QST_OK;
 	s->paused = false;
 	if (!resume) {
-		s->fault = s->fault ? s->fault : code; /* latched: final */
+		latch_fault(s, code);
 		return fail(s, code, "%s: %s; the session was ended",
 			    code == QST_ERR_ABORTED ? "emergency stop" :
 						      "stimulation aborted", why);
@@ -648,6 +656,11 @@ static int pause_session(struct session *s, int code, const char *why)
 #define DISK_RETRY_EVERY_NS (5 * QST_NS_PER_S)
 #define DISK_RETRY_FOR_NS (10 * 60 * QST_NS_PER_S)
 
+static bool is_write_failure(int err)
+{
+	return err == QST_ERR_NOSPACE || err == QST_ERR_IO;
+}
+
 /* Try the recorder again every 5 s while the devices are watched.
  * 1: written; 0: still failing after 10 min; < 0: a stop or a fault. */
 static int retry_recording(struct session *s)
@@ -663,14 +676,9 @@ static int retry_recording(struct session *s)
 		ret = qst_recorder_flush(s->rec);
 		if (ret == QST_OK)
 			return 1;
-		if (ret != QST_ERR_NOSPACE && ret != QST_ERR_IO)
+		if (!is_write_failure(ret))
 			return ret;
 	}
-}
-
-static bool is_write_failure(int err)
-{
-	return err == QST_ERR_NOSPACE || err == QST_ERR_IO;
 }
 
 /*
@@ -704,7 +712,7 @@ static int recording_failed(struct session *s, int err, const char *what,
 		ret = back_to_baseline(s);
 	s->paused = false;
 	if (!written && (ret == 0 || is_write_failure(ret))) {
-		s->fault = s->fault ? s->fault : err; /* latched: final */
+		latch_fault(s, err);
 		return fail(s, err, "%s: %s still could not be written after %d "
 			    "min; the session was ended. Every trial shown as done "
 			    "is in the journal", qst_strerror(err), what,
