@@ -678,25 +678,18 @@ static int open_wire_log(const struct run_options *o, FILE **file,
 	/* Like the session file: private, created new (O_EXCL also refuses a
 	 * symlink planted at the name), replaced only with --overwrite. It
 	 * is written as the session runs, so that it survives a crash. */
-	if (o->overwrite && unlink(o->wire_log) < 0 && errno != ENOENT) {
-		qst_cli_error("cannot replace the wire log %s: %s", o->wire_log,
-			      strerror(errno));
-		return QST_EXIT_FILE;
-	}
-	int fd = open(o->wire_log,
-		      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
+	int fd = qst_create_private(o->wire_log, o->overwrite, 0);
+	if (fd == QST_ERR_EXISTS)
 		qst_cli_error("the wire log %s exists; refusing to overwrite it "
 			      "(choose another name, or add --overwrite)",
 			      o->wire_log);
+	if (fd < 0)
 		return QST_EXIT_FILE;
-	}
-	*file = fd >= 0 ? fdopen(fd, "w") : NULL;
+	*file = fdopen(fd, "w");
 	if (!*file) {
 		qst_cli_error("cannot write the wire log %s: %s", o->wire_log,
 			      strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return QST_EXIT_FILE;
 	}
 	if (qst_wirelog_new(*file, false, log) < 0) {

@@ -152,6 +152,16 @@ int qst_read_file(const char *path, char **data, size_t *len);
  */
 int qst_temp_beside(const char *final, char **tmp);
 /*
+ * Open path as a new file for writing, mode 0600, for files written as
+ * they grow (session file, journal, wire log). O_EXCL refuses an existing
+ * file and a symlink planted at the name, which is never followed; with
+ * overwrite the old one is removed first. flags adds to O_WRONLY |
+ * O_CREAT | O_EXCL | O_CLOEXEC (e.g. O_APPEND). A descriptor;
+ * QST_ERR_EXISTS, for the caller to explain; or QST_ERR_IO, logged, with
+ * errno kept.
+ */
+int qst_create_private(const char *path, bool overwrite, int flags);
+/*
  * Give the finished temp file its final name. Without overwrite an
  * existing final -- also a symlink, which is never followed -- is
  * QST_ERR_EXISTS and tmp is left for the caller to remove; with it, final

@@ -4,6 +4,7 @@
 #define LOG_PREFIX "util: "
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,25 @@ int qst_temp_beside(const char *final, char **tmp)
 	}
 	*tmp = t;
 	return fd;
+}
+
+int qst_create_private(const char *path, bool overwrite, int flags)
+{
+	if (overwrite && unlink(path) < 0 && errno != ENOENT) {
+		int err = errno;
+		qst_err("cannot remove %s: %s", path, strerror(err));
+		errno = err;
+		return QST_ERR_IO;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | flags, 0600);
+	if (fd >= 0)
+		return fd;
+	if (errno == EEXIST)
+		return QST_ERR_EXISTS;
+	int err = errno;
+	qst_err("cannot create %s: %s", path, strerror(err));
+	errno = err;
+	return QST_ERR_IO;
 }
 
 bool qst_path_taken(const char *path)

@@ -352,19 +352,11 @@ int qst_h5_dataset_str_array(hid_t loc, const char *name,
 
 int qst_file_create_private(const char *path, bool overwrite)
 {
-	if (overwrite && unlink(path) < 0 && errno != ENOENT) {
-		qst_err("cannot remove %s: %s", path, strerror(errno));
-		return QST_ERR_IO;
-	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST) {
-			qst_err("%s exists; refusing to overwrite it", path);
-			return QST_ERR_EXISTS;
-		}
-		qst_err("cannot create %s: %s", path, strerror(errno));
-		return QST_ERR_IO;
-	}
+	int fd = qst_create_private(path, overwrite, 0);
+	if (fd == QST_ERR_EXISTS)
+		qst_err("%s exists; refusing to overwrite it", path);
+	if (fd < 0)
+		return fd;
 	close(fd);
 	return QST_OK;
 }

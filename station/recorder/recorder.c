@@ -282,23 +282,15 @@ static int journal_open(struct qst_recorder *r, const char *path,
 			bool overwrite)
 {
 	snprintf(r->journal_path, sizeof(r->journal_path), "%s.journal", path);
-	if (overwrite && unlink(r->journal_path) < 0 && errno != ENOENT) {
-		qst_err("cannot remove %s: %s", r->journal_path,
-			strerror(errno));
-		return QST_ERR_IO;
+	int fd = qst_create_private(r->journal_path, overwrite, O_APPEND);
+	if (fd == QST_ERR_EXISTS) {
+		qst_err("%s exists (a crashed session?): recover it with "
+			"`qst recover` or remove it", r->journal_path);
+		return QST_ERR_EXISTS;
 	}
-	r->jfd = open(r->journal_path,
-		      O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-	if (r->jfd < 0) {
-		if (errno == EEXIST) {
-			qst_err("%s exists (a crashed session?): recover it with "
-				"`qst recover` or remove it", r->journal_path);
-			return QST_ERR_EXISTS;
-		}
-		qst_err("cannot create %s: %s", r->journal_path,
-			strerror(errno));
+	if (fd < 0)
 		return write_error(errno);
-	}
+	r->jfd = fd;
 	sync_dir(r->journal_path);
 	return QST_OK;
 }
