@@ -28,6 +28,8 @@ enum qst_event_type {
 	QST_EV_DEVICE_FAULT = 4,
 	QST_EV_PRESSURE = 5,    /* algometer reading */
 	QST_EV_LINK_NOISE = 6,  /* the driver discarded corrupt bytes to resync */
+	QST_EV_RATING = 7,      /* a rating slider sample (eVAS) */
+	QST_EV_SYNC = 8,        /* a trigger code went out on the sync line */
 };
 
 #define QST_THERMODE_ZONES 5
@@ -48,6 +50,24 @@ struct qst_pressure_reading {
 	double kpa;           /* force over the configured probe area */
 };
 
+/*
+ * A rating slider sample. The eVAS range is a documented gap (devices.md
+ * G5): value is what the device sent, scaled to 0..100 by the driver's
+ * configured full scale; raw keeps the number as sent. A marker (`L`,
+ * `C`, `R`, the `999` sentinel) has marker set and no value (NaN).
+ */
+struct qst_rating_reading {
+	double value;     /* 0..100, NaN for a marker */
+	int32_t raw;      /* the integer as sent, or -1 */
+	char marker;      /* 'L', 'C', 'R', 'S' (999 sentinel) or 0 */
+};
+
+/* A trigger code written to the sync line (TTL box). */
+struct qst_sync_reading {
+	uint8_t code;     /* the byte sent; 0 = the reset after the pulse */
+	int32_t pulse_ms; /* how long the code is held before 0x00 */
+};
+
 #define QST_EVENT_TEXT_MAX 96
 
 struct qst_event {
@@ -58,6 +78,8 @@ struct qst_event {
 		struct qst_temp_reading temp;
 		struct qst_button_reading button;
 		struct qst_pressure_reading pressure;
+		struct qst_rating_reading rating;
+		struct qst_sync_reading sync;
 		uint64_t noise_bytes; /* LINK_NOISE: discarded in this chunk */
 		char text[QST_EVENT_TEXT_MAX];
 	} u;
@@ -81,8 +103,14 @@ struct qst_transport_ops {
 	/* Write all of buf or fail; QST_ERR_TIMEOUT after timeout_ms. */
 	int (*write)(struct qst_transport *t, const void *buf, size_t len,
 		     unsigned timeout_ms);
-	/* Non-blocking: bytes read (>= 0) or a negative qst_err. */
-	ssize_t (*read)(struct qst_transport *t, void *buf, size_t cap);
+	/*
+	 * Non-blocking: bytes read (>= 0) or a negative qst_err. A transport
+	 * that learns when the bytes arrived (USB: the transfer callback)
+	 * stores it in *arrival_mono_ns (CLOCK_MONOTONIC); otherwise it
+	 * leaves it as the caller set it (the moment poll() woke).
+	 */
+	ssize_t (*read)(struct qst_transport *t, void *buf, size_t cap,
+			int64_t *arrival_mono_ns);
 	/* A file descriptor that polls readable when bytes wait, or -1. */
 	int (*fd)(struct qst_transport *t);
 	void (*close)(struct qst_transport *t);
@@ -105,9 +133,47 @@ struct qst_transport {
 int qst_transport_pipe_open(const char *name, struct qst_transport **out,
 			    int *far_fd);
 
+/*
+ * A serial port through libserialport (drivers/transport_serial.c). spec is
+ * a device path ("/dev/ttyACM0") or "usb:VID:PID[:SERIAL]" (hex), matched
+ * against sp_list_ports. Framing as the device needs it; err says why an
+ * open failed (no such port, permission, busy).
+ */
+struct qst_serial_params {
+	int baud;       /* 115200 */
+	int data_bits;  /* 8 */
+	char parity;    /* 'N', 'E', 'O' */
+	int stop_bits;  /* 1 or 2 */
+};
+
+int qst_transport_serial_open(const char *spec,
+			      const struct qst_serial_params *params,
+			      struct qst_transport **out, char *err,
+			      size_t errlen);
+
+/*
+ * A USB device through libusb (drivers/transport_usb.c), by "VID:PID" or
+ * "VID:PID:SERIAL" (hex). kind picks the framing: raw interrupt-IN reports
+ * (HID pedals: each report is one chunk) or USB-TMC (SCPI instruments:
+ * write() sends DEV_DEP_MSG_OUT, a command containing '?' also requests
+ * the reply, read() returns reply payloads without their headers).
+ * Reads complete on libusb's event thread, stamped on arrival; fd() polls
+ * readable when a chunk waits; an unplugged device reads QST_ERR_IO.
+ */
+enum qst_usb_kind {
+	QST_USB_INTERRUPT_IN = 1,
+	QST_USB_TMC = 2,
+};
+
+int qst_transport_usb_open(const char *spec, enum qst_usb_kind kind,
+			   struct qst_transport **out, char *err,
+			   size_t errlen);
+
 int qst_transport_write(struct qst_transport *t, const void *buf, size_t len,
 			unsigned timeout_ms);
-ssize_t qst_transport_read(struct qst_transport *t, void *buf, size_t cap);
+/* arrival_mono_ns may be NULL; see qst_transport_ops.read. */
+ssize_t qst_transport_read(struct qst_transport *t, void *buf, size_t cap,
+			   int64_t *arrival_mono_ns);
 int qst_transport_fd(struct qst_transport *t);
 void qst_transport_close(struct qst_transport *t);
 
@@ -118,6 +184,8 @@ enum qst_dev_class {
 	QST_DEV_RESPONSE = 2,
 	QST_DEV_PRESSURE = 3,
 	QST_DEV_VIBRATION = 4,
+	QST_DEV_RATING = 5,
+	QST_DEV_SYNC = 6,
 };
 
 struct qst_dev;
@@ -164,6 +232,23 @@ struct qst_vibration_ops {
 struct qst_response_ops {
 	/* Zero the device's own reaction-time timer (XID `e5`), if any. */
 	int (*reset_timer)(struct qst_dev *dev);
+};
+
+/* Operations a rating slider offers: it streams; full scale maps raw to
+ * 0..100 (eVAS range is gap G5, so it is configured). */
+struct qst_rating_ops {
+	int (*set_full_scale)(struct qst_dev *dev, int raw_full_scale);
+};
+
+/* Operations a sync (TTL trigger) box offers. */
+struct qst_sync_ops {
+	/*
+	 * Put code on the line now and 0x00 after pulse_ms (sent from the
+	 * driver's poll(), so the station's I/O loop times the reset).
+	 * Emits QST_EV_SYNC for the code and for the reset, each stamped
+	 * when its byte was written.
+	 */
+	int (*send)(struct qst_dev *dev, uint8_t code, int pulse_ms);
 };
 
 struct qst_driver {
@@ -253,6 +338,22 @@ qst_dev_vibration(const struct qst_dev *dev)
 {
 	return dev->driver->dev_class == QST_DEV_VIBRATION ?
 		       (const struct qst_vibration_ops *)dev->driver->class_ops :
+		       NULL;
+}
+
+static inline const struct qst_rating_ops *
+qst_dev_rating(const struct qst_dev *dev)
+{
+	return dev->driver->dev_class == QST_DEV_RATING ?
+		       (const struct qst_rating_ops *)dev->driver->class_ops :
+		       NULL;
+}
+
+static inline const struct qst_sync_ops *
+qst_dev_sync(const struct qst_dev *dev)
+{
+	return dev->driver->dev_class == QST_DEV_SYNC ?
+		       (const struct qst_sync_ops *)dev->driver->class_ops :
 		       NULL;
 }
 

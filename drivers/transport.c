@@ -21,13 +21,17 @@ int qst_transport_write(struct qst_transport *t, const void *buf, size_t len,
 	return ret;
 }
 
-ssize_t qst_transport_read(struct qst_transport *t, void *buf, size_t cap)
+ssize_t qst_transport_read(struct qst_transport *t, void *buf, size_t cap,
+			   int64_t *arrival_mono_ns)
 {
+	int64_t ignored = 0;
+	if (!arrival_mono_ns)
+		arrival_mono_ns = &ignored;
 	if (!t || !t->ops || !buf)
 		return QST_ERR_ARG;
 	if (cap == 0)
 		return 0;
-	ssize_t n = t->ops->read(t, buf, cap);
+	ssize_t n = t->ops->read(t, buf, cap, arrival_mono_ns);
 	/* Nothing waiting is not a chunk; an error is, so the log shows
 	 * where a link was lost. */
 	if (t->wirelog && n != 0)

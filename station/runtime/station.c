@@ -107,7 +107,7 @@ static void drain_transport(struct qst_dev *dev, bool *lost, int64_t t_ns)
 {
 	uint8_t buf[4096];
 	while (!*lost) {
-		ssize_t n = qst_transport_read(dev->transport, buf, sizeof(buf));
+		ssize_t n = qst_transport_read(dev->transport, buf, sizeof(buf), NULL);
 		if (n < 0) {
 			struct qst_event ev = { .t_ns = t_ns,
 						.type = QST_EV_DEVICE_FAULT };

@@ -93,14 +93,14 @@ static void wirelog_records_both_ways_and_link_loss(void **state)
 	fake_now = 5;
 	assert_int_equal(qst_transport_write(t, "C0450", 5, 100), QST_OK);
 	uint8_t buf[64];
-	assert_int_equal(qst_transport_read(t, buf, sizeof(buf)), 0);
+	assert_int_equal(qst_transport_read(t, buf, sizeof(buf), NULL), 0);
 	assert_int_equal(qst_wirelog_count(log), 1); /* nothing read: no chunk */
 	assert_int_equal(write(far, "\r320+320", 8), 8);
 	fake_now = 7;
-	assert_int_equal(qst_transport_read(t, buf, sizeof(buf)), 8);
+	assert_int_equal(qst_transport_read(t, buf, sizeof(buf), NULL), 8);
 	close(far);
 	fake_now = 9;
-	assert_int_equal(qst_transport_read(t, buf, sizeof(buf)), QST_ERR_IO);
+	assert_int_equal(qst_transport_read(t, buf, sizeof(buf), NULL), QST_ERR_IO);
 	assert_true(qst_transport_write(t, "A", 1, 100) < 0);
 
 	assert_int_equal(qst_wirelog_count(log), 4);
@@ -196,7 +196,7 @@ static void rig_pump(struct rig *r, int64_t t)
 	uint8_t buf[512];
 	ssize_t n;
 	while (!r->read_error &&
-	       (n = qst_transport_read(r->transport, buf, sizeof(buf))) != 0) {
+	       (n = qst_transport_read(r->transport, buf, sizeof(buf), NULL)) != 0) {
 		if (n < 0)
 			r->read_error = (int)n;
 		else
@@ -396,9 +396,9 @@ static void stalled_pad_loses_key_events(void **state)
 	qst_xid_sim_schedule(sim, 3 * SEC, 1, true);
 	qst_xid_sim_step(sim, 1 * SEC);
 	uint8_t buf[64];
-	assert_int_equal(qst_transport_read(t, buf, sizeof(buf)), 6);
+	assert_int_equal(qst_transport_read(t, buf, sizeof(buf), NULL), 6);
 	qst_xid_sim_step(sim, 4 * SEC);
-	assert_int_equal(qst_transport_read(t, buf, sizeof(buf)), 0);
+	assert_int_equal(qst_transport_read(t, buf, sizeof(buf), NULL), 0);
 	/* Nothing left to step for: a stalled pad does not spin the clock. */
 	assert_true(qst_xid_sim_next_due(sim) == QST_SIM_NEVER);
 	qst_xid_sim_free(sim);

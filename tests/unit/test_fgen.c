@@ -228,7 +228,7 @@ static void rig_pump(struct rig *r, int64_t t)
 		qst_fgen_sim_step(r->sim, t);
 	uint8_t buf[512];
 	for (;;) {
-		ssize_t n = qst_transport_read(r->transport, buf, sizeof(buf));
+		ssize_t n = qst_transport_read(r->transport, buf, sizeof(buf), NULL);
 		assert_true(n >= 0);
 		if (n == 0)
 			break;
@@ -408,7 +408,7 @@ static void test_readback_mismatch_is_a_fault(void **state)
 	assert_int_equal(send(r->far_fd, answer, strlen(answer), 0),
 			 (ssize_t)strlen(answer));
 	uint8_t buf[256];
-	ssize_t k = qst_transport_read(r->transport, buf, sizeof(buf));
+	ssize_t k = qst_transport_read(r->transport, buf, sizeof(buf), NULL);
 	assert_true(k > 0);
 	r->dev.driver->receive(&r->dev, buf, (size_t)k, r->now);
 	assert_int_equal(count_type(r, QST_EV_DEVICE_FAULT), 1);

@@ -329,7 +329,7 @@ static void rig_receive(struct rig *r, int64_t t)
 {
 	uint8_t buf[512];
 	for (;;) {
-		ssize_t n = qst_transport_read(r->transport, buf, sizeof(buf));
+		ssize_t n = qst_transport_read(r->transport, buf, sizeof(buf), NULL);
 		assert_true(n >= 0);
 		if (n == 0)
 			break;

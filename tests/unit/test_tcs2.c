@@ -350,7 +350,7 @@ static void rig_pump(struct rig *r, int64_t t)
 	qst_tcs2_sim_step(r->sim, t);
 	uint8_t buf[512];
 	for (;;) {
-		ssize_t n = qst_transport_read(r->transport, buf, sizeof(buf));
+		ssize_t n = qst_transport_read(r->transport, buf, sizeof(buf), NULL);
 		assert_true(n >= 0);
 		if (n == 0)
 			break;
