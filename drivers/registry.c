@@ -29,6 +29,19 @@ const struct qst_driver *const *qst_drivers_list(void)
 	return drivers;
 }
 
+const char *qst_dev_class_name(enum qst_dev_class cls)
+{
+	switch (cls) {
+	case QST_DEV_THERMAL: return "thermal";
+	case QST_DEV_RESPONSE: return "response";
+	case QST_DEV_PRESSURE: return "pressure";
+	case QST_DEV_VIBRATION: return "vibration";
+	case QST_DEV_RATING: return "rating";
+	case QST_DEV_SYNC: return "sync";
+	}
+	return "?";
+}
+
 const struct qst_driver *qst_driver_find(const char *name)
 {
 	if (!name)

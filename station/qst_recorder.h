@@ -16,7 +16,7 @@
 #include "qst_drivers.h"
 
 #define QST_SCHEMA_NAME "qst-session"
-#define QST_SCHEMA_VERSION "1.1.0"
+#define QST_SCHEMA_VERSION "1.2.0"
 
 /* Event codes: the /events/code column; names in /events/code_names. */
 enum qst_event_code {
@@ -48,6 +48,9 @@ enum qst_event_code {
 	QST_EVC_EMERGENCY_STOP = 24, /* message = who stopped and how */
 	QST_EVC_PAUSE = 25,        /* message = why */
 	QST_EVC_RESUME = 26,       /* the interrupted trial is repeated */
+	/* issue 5: sync out and rating slider markers */
+	QST_EVC_SYNC = 27,         /* value = code on the line (0: reset), value2 = pulse ms */
+	QST_EVC_RATING_MARKER = 28, /* message = the slider's token (L, C, R, 999) */
 	QST_EVC_COUNT
 };
 const char *qst_event_code_name(int code);
@@ -62,6 +65,9 @@ enum qst_event_source {
 	QST_EVS_OPERATOR = 5,    /* entered at the operator console */
 	QST_EVS_PARTICIPANT = 6, /* answered by the virtual participant */
 	QST_EVS_PRESSURE = 7,
+	QST_EVS_VIBRATION = 8,
+	QST_EVS_RATING = 9,
+	QST_EVS_SYNC = 10,
 	QST_EVS_COUNT
 };
 const char *qst_event_source_name(int source);
@@ -123,6 +129,14 @@ struct qst_pressure_sample {
 	double kpa;
 };
 
+/* One rating slider sample (issue 5), raw as it arrived: never resampled
+ * here (qst-domain.md §6.4 "Sampling"). */
+struct qst_rating_sample {
+	int64_t t_ns;
+	double value;  /* 0..100 over the configured full scale */
+	int32_t raw;   /* the number as the slider sent it */
+};
+
 struct qst_event_record {
 	int64_t t_ns;
 	int32_t code;         /* enum qst_event_code */
@@ -171,6 +185,8 @@ int qst_recorder_temperature(struct qst_recorder *r,
 /* Buffered like temperature samples. */
 int qst_recorder_pressure(struct qst_recorder *r,
 			  const struct qst_pressure_sample *s);
+int qst_recorder_rating(struct qst_recorder *r,
+			const struct qst_rating_sample *s);
 int qst_recorder_event(struct qst_recorder *r,
 		       const struct qst_event_record *e);
 /* Journal the trial and everything buffered, fsync, append to HDF5, flush. */
@@ -195,6 +211,7 @@ struct qst_recover_report {
 	int events;
 	int samples;
 	int pressure_samples;
+	int rating_samples;
 	int devices;
 	bool complete;        /* the journal saw a clean close */
 	bool truncated_tail;  /* a torn last line was dropped */

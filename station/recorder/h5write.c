@@ -62,6 +62,19 @@ static const struct qst_col_spec pressure_cols[] = {
 };
 #undef PS
 
+#define RS struct qst_rating_sample
+static const struct qst_col_spec rating_cols[] = {
+	COL("t_ns", QST_COL_I64, RS, t_ns, "ns",
+	    "arrival time on the session clock, t = 0 at session start"),
+	COL("t_s", QST_COL_NS_TO_S, RS, t_ns, "seconds",
+	    "t_ns in seconds (float64), for readers without int64"),
+	COL("value", QST_COL_F64, RS, value, "0-100",
+	    "slider position over its configured full scale, as sampled"),
+	COL("raw", QST_COL_I32, RS, raw, "1",
+	    "the number the slider sent (its range is a documented gap)"),
+};
+#undef RS
+
 #define TS struct qst_temp_sample
 static const struct qst_col_spec temperature_cols[] = {
 	COL("t_ns", QST_COL_I64, TS, t_ns, "ns",
@@ -179,6 +192,12 @@ static const struct qst_table_spec pressure_spec = {
 	"/pressure", "pressure algometer stream, one row per reading",
 	sizeof(struct qst_pressure_sample), 4096, true,
 	pressure_cols, NCOLS(pressure_cols)
+};
+
+static const struct qst_table_spec rating_spec = {
+	"/rating", "rating slider stream, one row per sample as it arrived",
+	sizeof(struct qst_rating_sample), 4096, true,
+	rating_cols, NCOLS(rating_cols)
 };
 
 /* 4096 samples per chunk: ~41 s at 100 Hz (landscape.md §3.4). */
@@ -789,6 +808,8 @@ static int write_layout(struct qst_h5w *w, const struct qst_session_meta *m,
 	if (rc == QST_OK)
 		rc = create_table(w->file, &w->pressure, &pressure_spec);
 	if (rc == QST_OK)
+		rc = create_table(w->file, &w->rating, &rating_spec);
+	if (rc == QST_OK)
 		rc = create_table(w->file, &w->events, &events_spec);
 	if (rc == QST_OK)
 		rc = create_table(w->file, &w->trials, &trials_spec);
@@ -851,6 +872,7 @@ int qst_h5w_close(struct qst_h5w *w)
 	close_table(&w->devices);
 	close_table(&w->temperature);
 	close_table(&w->pressure);
+	close_table(&w->rating);
 	close_table(&w->events);
 	close_table(&w->trials);
 	if (w->file >= 0) {

@@ -256,6 +256,15 @@ void qst_journal_pressure(struct qst_strbuf *b,
 	qst_jl_end(b);
 }
 
+void qst_journal_rating(struct qst_strbuf *b, const struct qst_rating_sample *s)
+{
+	qst_jl_begin(b, "r");
+	qst_jl_i64(b, s->t_ns);
+	qst_jl_f64(b, s->value);
+	qst_jl_i64(b, s->raw);
+	qst_jl_end(b);
+}
+
 void qst_journal_event(struct qst_strbuf *b, const struct qst_event_record *e)
 {
 	qst_jl_begin(b, "e");
