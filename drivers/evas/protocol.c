@@ -77,7 +77,7 @@ bool qst_evas_scale(int32_t raw, int full_scale, double *value)
 		full_scale = QST_EVAS_DEFAULT_FULL_SCALE;
 	bool clamped = raw < 0 || raw > full_scale;
 	int32_t r = raw < 0 ? 0 : raw > full_scale ? full_scale : raw;
-	*value = (double)r / (double)full_scale * 100.0;
+	*value = (double)r * 100.0 / (double)full_scale;
 	return clamped;
 }
 
