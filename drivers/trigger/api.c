@@ -45,7 +45,6 @@ struct trigger_priv {
 	struct qst_trigger_sched sched;
 	struct qst_trigger_inputs inputs;
 	unsigned long stray_bytes; /* from a box that sends nothing */
-	unsigned long failed;
 };
 
 static struct trigger_priv *priv_of(struct qst_dev *dev)
@@ -101,7 +100,7 @@ static void trigger_close(struct qst_dev *dev)
 		qst_warn("closing with %zu trigger codes never sent", pending);
 	write_byte(dev, priv->kind->close_byte);
 	qst_info("%lu codes sent, %lu writes failed", priv->sched.codes,
-		 priv->failed);
+		 priv->sched.failed);
 	free(dev->priv);
 	dev->priv = NULL;
 }
@@ -141,9 +140,7 @@ static void emit_sync(struct qst_dev *dev, const struct qst_trigger_pulse *p,
 static void emit_failure(struct qst_dev *dev, const struct qst_trigger_pulse *p,
 			 int err, int64_t t_ns)
 {
-	struct trigger_priv *priv = priv_of(dev);
 	struct qst_event ev = { .t_ns = t_ns, .type = QST_EV_DEVICE_FAULT };
-	priv->failed++;
 	snprintf(ev.u.text, sizeof(ev.u.text), "%s: %s 0x%02x not written: %s",
 		 dev->driver->name, p->code ? "code" : "reset", p->code,
 		 qst_strerror(err));
@@ -159,11 +156,13 @@ static int64_t trigger_poll(struct qst_dev *dev, int64_t now_ns)
 	struct qst_trigger_pulse p;
 	while (qst_trigger_sched_due_byte(&priv->sched, now_ns, &p)) {
 		int ret = write_byte(dev, p.code);
-		if (ret < 0)
+		if (ret < 0) {
 			emit_failure(dev, &p, ret, now_ns);
-		else
+			qst_trigger_sched_failed(&priv->sched, now_ns);
+		} else {
 			emit_sync(dev, &p, now_ns);
-		qst_trigger_sched_sent(&priv->sched, now_ns);
+			qst_trigger_sched_sent(&priv->sched, now_ns);
+		}
 	}
 	return qst_trigger_sched_next_due(&priv->sched);
 }

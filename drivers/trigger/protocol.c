@@ -61,6 +61,20 @@ void qst_trigger_sched_sent(struct qst_trigger_sched *s, int64_t now_ns)
 	s->reset_due_ns = now_ns + (int64_t)s->current.pulse_ms * QST_NS_PER_MS;
 }
 
+void qst_trigger_sched_failed(struct qst_trigger_sched *s, int64_t now_ns)
+{
+	s->failed++;
+	if (s->high) {
+		qst_trigger_sched_sent(s, now_ns);
+		s->resets--;
+		return;
+	}
+	if (s->n == 0)
+		return;
+	s->head = (s->head + 1) % QST_TRIGGER_QUEUE_MAX;
+	s->n--;
+}
+
 int64_t qst_trigger_sched_next_due(const struct qst_trigger_sched *s)
 {
 	if (s->high)

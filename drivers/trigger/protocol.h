@@ -52,6 +52,7 @@ struct qst_trigger_sched {
 	int64_t next_code_ns;   /* earliest moment for the next code */
 	unsigned long codes;    /* codes written */
 	unsigned long resets;   /* resets written after a code */
+	unsigned long failed;   /* bytes whose write failed */
 };
 
 void qst_trigger_sched_init(struct qst_trigger_sched *s);
@@ -64,9 +65,12 @@ int qst_trigger_sched_push(struct qst_trigger_sched *s, uint8_t code,
  * enough. */
 bool qst_trigger_sched_due_byte(const struct qst_trigger_sched *s,
 				int64_t now_ns, struct qst_trigger_pulse *out);
-/* The byte from qst_trigger_sched_due_byte went out at now_ns (or was
- * given up: a code is dropped from the queue either way). */
+/* The byte from qst_trigger_sched_due_byte went out at now_ns. */
 void qst_trigger_sched_sent(struct qst_trigger_sched *s, int64_t now_ns);
+/* Writing it failed: a code leaves the queue without going high, a reset
+ * counts as done (the line's level is unknown either way, and trying
+ * again on a link that refused a byte would only repeat the failure). */
+void qst_trigger_sched_failed(struct qst_trigger_sched *s, int64_t now_ns);
 /* When the scheduler must next be asked; INT64_MAX when idle. */
 int64_t qst_trigger_sched_next_due(const struct qst_trigger_sched *s);
 /* Codes still waiting (not yet on the line). */
