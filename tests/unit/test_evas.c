@@ -313,6 +313,48 @@ static void rig_free(struct rig *r)
 	free(r);
 }
 
+/*
+ * The driver fed the transcript in reads of 1..7 bytes: the same events
+ * whatever the split, and link noise adding up to the parser's 38
+ * discarded bytes.
+ */
+static void test_driver_chunks_and_noise(void **state)
+{
+	(void)state;
+	struct qst_evas_sim_config cfg = { 0 };
+	const uint8_t *b = (const uint8_t *)transcript;
+	size_t len = sizeof(transcript) - 1;
+	for (size_t step = 1; step <= 7; step++) {
+		struct rig *r = rig_new(&cfg);
+		for (size_t off = 0; off < len; off += step) {
+			size_t n = len - off < step ? len - off : step;
+			r->dev.driver->receive(&r->dev, b + off, n,
+					       (int64_t)off * MS);
+		}
+		assert_int_equal(r->noise, 38);
+		const char markers[] = { 0, 'L', 0, 'S', 'C', 'R', 0, 0, 0, 0 };
+		const double values[] = { 42, NAN, 7, NAN, NAN, NAN, 100, 5, 0, 0 };
+		const int32_t raws[] = { 42, -1, 7, 999, -1, -1, 100, 5, -3, 0 };
+		size_t k = 0;
+		for (size_t i = 0; i < r->n_ev; i++) {
+			const struct qst_event *e = &r->ev[i];
+			if (e->type == QST_EV_LINK_NOISE)
+				continue;
+			assert_int_equal(e->type, QST_EV_RATING);
+			assert_true(k < 10);
+			assert_int_equal(e->u.rating.marker, markers[k]);
+			assert_int_equal(e->u.rating.raw, raws[k]);
+			if (isnan(values[k]))
+				assert_true(isnan(e->u.rating.value));
+			else
+				assert_true(e->u.rating.value == values[k]);
+			k++;
+		}
+		assert_int_equal(k, 10);
+		rig_free(r);
+	}
+}
+
 static void test_driver_streams_ratings(void **state)
 {
 	(void)state;
@@ -476,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_scale_and_format),
 		cmocka_unit_test(test_parser_splits_and_garbage),
 		cmocka_unit_test(test_parser_line_endings),
+		cmocka_unit_test(test_driver_chunks_and_noise),
 		cmocka_unit_test(test_driver_streams_ratings),
 		cmocka_unit_test(test_driver_markers),
 		cmocka_unit_test(test_driver_full_scale),
