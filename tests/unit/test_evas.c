@@ -3,6 +3,7 @@
  * every split and every line ending, and the real driver against the
  * simulated slider over a pipe (ratings, markers, full scale, faults).
  */
+#define _GNU_SOURCE /* posix_openpt, ptsname, cfmakeraw */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "../../drivers/evas/protocol.h"
 #include "qst_core.h"
@@ -510,6 +515,55 @@ static void test_driver_disconnect_and_stall(void **state)
 	rig_free(r);
 }
 
+/* A pseudo-terminal pair in raw mode, both ends non-blocking: the
+ * simulator on the master, a program reading the slave like a port. */
+static void open_pty(int *master, int *slave)
+{
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
+	assert_true(*master >= 0);
+	assert_int_equal(grantpt(*master), 0);
+	assert_int_equal(unlockpt(*master), 0);
+	*slave = open(ptsname(*master), O_RDWR | O_NOCTTY | O_NONBLOCK);
+	assert_true(*slave >= 0);
+	struct termios tio;
+	assert_int_equal(tcgetattr(*slave, &tio), 0);
+	cfmakeraw(&tio);
+	assert_int_equal(tcsetattr(*slave, TCSANOW, &tio), 0);
+}
+
+/* The simulator needs only an fd: on a pty it streams as on the pipe. */
+static void test_sim_on_pty(void **state)
+{
+	(void)state;
+	int master, slave;
+	open_pty(&master, &slave);
+	struct rig r = { .constant = 81 };
+	struct qst_evas_sim_config cfg = { .rating = constant, .user = &r,
+					   .rate_hz = 100 };
+	struct qst_evas_sim *sim;
+	assert_int_equal(qst_evas_sim_new(master, &cfg, 0, &sim), QST_OK);
+	assert_int_equal(qst_evas_sim_marker(sim, 'C'), QST_OK);
+	qst_evas_sim_step(sim, 45 * MS); /* lines at 0, 10 .. 40 ms, then C */
+	struct qst_evas_parser p;
+	struct got g = { .n = 0 };
+	qst_evas_parser_init(&p);
+	uint8_t buf[256];
+	ssize_t n;
+	for (int tries = 0; tries < 100 && g.n < 6; tries++) {
+		while ((n = read(slave, buf, sizeof(buf))) > 0)
+			feed_chunk(&p, &g, buf, (size_t)n);
+		if (g.n < 6)
+			usleep(1000);
+	}
+	assert_int_equal(g.n, 6);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(g.items[i].raw, 81);
+	assert_int_equal(g.items[5].marker, 'C');
+	assert_int_equal(p.dropped, 0);
+	qst_evas_sim_free(sim); /* closes master */
+	close(slave);
+}
+
 int main(void)
 {
 	qst_log_init_from_env();
@@ -524,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_driver_full_scale),
 		cmocka_unit_test(test_driver_garbage),
 		cmocka_unit_test(test_driver_disconnect_and_stall),
+		cmocka_unit_test(test_sim_on_pty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

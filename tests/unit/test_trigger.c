@@ -6,6 +6,8 @@
  * with those moments, sends during a held pulse queued rather than merged,
  * and what a lost link and a noisy input line do.
  */
+#define _GNU_SOURCE /* posix_openpt, ptsname, cfmakeraw */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <termios.h>
+#include <unistd.h>
 
 #include "../../drivers/trigger/protocol.h"
 #include "qst_core.h"
@@ -382,6 +387,45 @@ static void test_disconnect(void **state)
 	rig_free(r);
 }
 
+/* The simulator needs only an fd: on a pty (raw mode) it reads what a
+ * program writes to the slave, and its input changes come out there. */
+static void test_sim_on_pty(void **state)
+{
+	(void)state;
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_NONBLOCK);
+	assert_true(slave >= 0);
+	struct termios tio;
+	assert_int_equal(tcgetattr(slave, &tio), 0);
+	cfmakeraw(&tio);
+	assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
+	struct qst_trigger_sim *sim;
+	assert_int_equal(qst_trigger_sim_new(master, 0, &sim), QST_OK);
+	const uint8_t out[] = { 0x00, 0x0a, 0x0d, 0xff, 0x00 };
+	assert_int_equal(write(slave, out, sizeof(out)), (ssize_t)sizeof(out));
+	assert_int_equal(qst_trigger_sim_input(sim, 5 * MS, 0x81), QST_OK);
+	const struct qst_trigger_sim_byte *got = NULL;
+	for (int tries = 0; tries < 100; tries++) {
+		qst_trigger_sim_step(sim, 10 * MS + tries);
+		if (qst_trigger_sim_received(sim, &got) == sizeof(out))
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(qst_trigger_sim_received(sim, &got), sizeof(out));
+	for (size_t i = 0; i < sizeof(out); i++)
+		assert_int_equal(got[i].byte, out[i]);
+	assert_int_equal(qst_trigger_sim_level(sim), 0x00);
+	uint8_t in = 0;
+	for (int tries = 0; tries < 100 && read(slave, &in, 1) != 1; tries++)
+		usleep(1000);
+	assert_int_equal(in, 0x81);
+	qst_trigger_sim_free(sim);
+	close(slave);
+}
+
 int main(void)
 {
 	qst_log_init_from_env();
@@ -393,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_late_polls_stamp_real_times),
 		cmocka_unit_test(test_inputs_and_noise),
 		cmocka_unit_test(test_disconnect),
+		cmocka_unit_test(test_sim_on_pty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
