@@ -246,7 +246,9 @@ struct qst_sync_ops {
 	 * Put code on the line now and 0x00 after pulse_ms (sent from the
 	 * driver's poll(), so the station's I/O loop times the reset).
 	 * Emits QST_EV_SYNC for the code and for the reset, each stamped
-	 * when its byte was written.
+	 * when its byte was written. A code sent while another is held
+	 * waits its turn (queued, never merged or dropped): see the driver
+	 * notes in docs/devices.md.
 	 */
 	int (*send)(struct qst_dev *dev, uint8_t code, int pulse_ms);
 };

@@ -15,12 +15,18 @@ extern const struct qst_driver qst_driver_tcs2;
 extern const struct qst_driver qst_driver_xid;
 extern const struct qst_driver qst_driver_mark10;
 extern const struct qst_driver qst_driver_fgen;
+extern const struct qst_driver qst_driver_evas;
+extern const struct qst_driver qst_driver_triggerbox;
+extern const struct qst_driver qst_driver_mmbts;
 
 static const struct qst_driver *const drivers[] = {
 	&qst_driver_tcs2,
 	&qst_driver_xid,
 	&qst_driver_mark10,
 	&qst_driver_fgen,
+	&qst_driver_evas,
+	&qst_driver_triggerbox,
+	&qst_driver_mmbts,
 	NULL,
 };
 
