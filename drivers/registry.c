@@ -15,12 +15,14 @@ extern const struct qst_driver qst_driver_tcs2;
 extern const struct qst_driver qst_driver_xid;
 extern const struct qst_driver qst_driver_mark10;
 extern const struct qst_driver qst_driver_fgen;
+extern const struct qst_driver qst_driver_hidpedal;
 
 static const struct qst_driver *const drivers[] = {
 	&qst_driver_tcs2,
 	&qst_driver_xid,
 	&qst_driver_mark10,
 	&qst_driver_fgen,
+	&qst_driver_hidpedal,
 	NULL,
 };
 
