@@ -64,6 +64,7 @@ struct bridge {
 	unsigned long msg_outs, requests, replies, bad;
 	uint8_t last_tag;
 	bool tags_ok;           /* every bTag was the previous one + 1 */
+	bool corrupt_next;      /* answer the next request with a wrong bTag */
 };
 
 static void check_tag(struct bridge *b, uint8_t tag)
@@ -127,8 +128,12 @@ static size_t on_in(void *user, uint8_t ep, uint8_t *buf, size_t cap)
 	char *nl = memchr(b->rx, '\n', b->rx_len);
 	if (ep == EP_IN && b->n_req > 0 && nl) {
 		size_t line = (size_t)(nl - b->rx) + 1;
+		uint8_t tag = b->req_tag[0];
+		if (b->corrupt_next)
+			tag = qst_usbtmc_next_tag((uint8_t)(tag + 100));
+		b->corrupt_next = false;
 		int m = qst_usbtmc_encode(buf, cap, QST_USBTMC_DEV_DEP_MSG_IN,
-					  b->req_tag[0], b->rx, line, true);
+					  tag, b->rx, line, true);
 		if (m > 0) {
 			out = (size_t)m;
 			memmove(b->req_tag, b->req_tag + 1, --b->n_req);
@@ -345,12 +350,61 @@ static void test_sine_and_output(void **state)
 	pthread_mutex_unlock(&r->bridge.lock);
 }
 
+/* Read the transport alone (no driver) for ms, stepping the simulator. */
+static size_t read_for(struct rig *r, char *out, size_t cap, int ms)
+{
+	size_t len = 0;
+	int64_t end = qst_monotonic_ns() + (int64_t)ms * QST_NS_PER_MS;
+	while (qst_monotonic_ns() < end && !memchr(out, '\n', len)) {
+		qst_fgen_sim_step(r->sim, qst_monotonic_ns() - r->t0);
+		struct pollfd pfd = { .fd = qst_transport_fd(r->t),
+				      .events = POLLIN };
+		if (poll(&pfd, 1, 2) <= 0)
+			continue;
+		ssize_t n = qst_transport_read(r->t, out + len, cap - 1 - len,
+					       NULL);
+		assert_true(n >= 0);
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	return len;
+}
+
+/*
+ * A reply whose bTag answers no request is refused and dropped; the
+ * next reply, to a later request, still gets through, header stripped.
+ */
+static void test_reply_with_wrong_tag_dropped(void **state)
+{
+	struct rig *r = *state;
+	assert_non_null(r->t);
+	r->dev.driver->close(&r->dev); /* the transport alone from here */
+	char buf[256];
+	pthread_mutex_lock(&r->bridge.lock);
+	r->bridge.corrupt_next = true;
+	unsigned long replies = r->bridge.replies;
+	pthread_mutex_unlock(&r->bridge.lock);
+	assert_int_equal(qst_transport_write(r->t, "*IDN?\n", 6, 100), QST_OK);
+	assert_int_equal(read_for(r, buf, sizeof(buf), 300), 0);
+	pthread_mutex_lock(&r->bridge.lock);
+	assert_int_equal(r->bridge.replies, replies + 1); /* it was sent */
+	pthread_mutex_unlock(&r->bridge.lock);
+
+	assert_int_equal(qst_transport_write(r->t, "*OPC?\n", 6, 100), QST_OK);
+	assert_int_equal(read_for(r, buf, sizeof(buf), 1000), 2);
+	assert_string_equal(buf, "1\n");
+	/* A command without '?' asks for nothing. */
+	assert_int_equal(qst_transport_write(r->t, "*CLS\n", 5, 100), QST_OK);
+	assert_int_equal(read_for(r, buf, sizeof(buf), 100), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enumerate_lists_usbtmc),
 		cmocka_unit_test(test_open_identifies),
 		cmocka_unit_test(test_sine_and_output),
+		cmocka_unit_test(test_reply_with_wrong_tag_dropped),
 	};
 	return cmocka_run_group_tests(tests, rig_setup, rig_teardown);
 }
