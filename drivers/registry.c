@@ -18,6 +18,7 @@ extern const struct qst_driver qst_driver_fgen;
 extern const struct qst_driver qst_driver_evas;
 extern const struct qst_driver qst_driver_triggerbox;
 extern const struct qst_driver qst_driver_mmbts;
+extern const struct qst_driver qst_driver_hidpedal;
 
 static const struct qst_driver *const drivers[] = {
 	&qst_driver_tcs2,
@@ -27,6 +28,7 @@ static const struct qst_driver *const drivers[] = {
 	&qst_driver_evas,
 	&qst_driver_triggerbox,
 	&qst_driver_mmbts,
+	&qst_driver_hidpedal,
 	NULL,
 };
 
