@@ -220,7 +220,7 @@ static const struct qst_table_spec trials_spec = {
 /* Bit i of the trial `flags` column (qst_analysis.h QST_TRIAL_*). */
 static const char *const trial_flag_names[] = {
 	"cutoff_reached", "response_suspect", "aborted", "no_readback",
-	"out_of_range",
+	"out_of_range", "adaptive", "catch",
 };
 _Static_assert(sizeof(trial_flag_names) / sizeof(trial_flag_names[0]) ==
 		       QST_TRIAL_FLAG_BITS,

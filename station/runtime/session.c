@@ -1466,6 +1466,56 @@ static int host_ppt(void *user, const struct qst_ppt_params *p, char *errbuf,
 	return run_manual(s, test, ret, errbuf, errlen);
 }
 
+/* Issue 6: the null-stimulus schedule comes from the session's seed and
+ * is recorded, as the MPS/DMA order is. */
+static uint64_t catch_seed(struct session *s)
+{
+	uint64_t seed = qst_rng_next(&s->rng) >> 11;
+	record_event(s, QST_EVC_LOG, QST_EVS_STATION, (double)seed, NAN,
+		     "null-stimulus schedule seed (value, 53 bits)");
+	return seed;
+}
+
+static int host_levels(void *user, const struct qst_levels_params *p,
+		       double *threshold, int *false_alarms, char *errbuf,
+		       size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, p->yn.test, p->yn.max_trials);
+	s->resumable = true;
+	struct qst_adaptive_result r;
+	int ret = qst_method_levels(&rig_ops, s, p, catch_seed(s), &r);
+	*threshold = r.threshold;
+	*false_alarms = r.false_alarms;
+	return host_error(s, run_test(s, test, ret), errbuf, errlen);
+}
+
+static int host_staircase(void *user, const struct qst_staircase_params *p,
+			  double *threshold, int *false_alarms, char *errbuf,
+			  size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, p->yn.test, p->yn.max_trials);
+	s->resumable = true;
+	struct qst_adaptive_result r;
+	int ret = qst_method_staircase(&rig_ops, s, p, catch_seed(s), &r);
+	*threshold = r.threshold;
+	*false_alarms = r.false_alarms;
+	return host_error(s, run_test(s, test, ret), errbuf, errlen);
+}
+
+/* Not a DFNS test: no test start/end; an operator who ends it leaves the
+ * script a nil (rig_ask recorded why). */
+static int host_calibrate(void *user, const struct qst_calibrate_params *p,
+			  double *result, char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	s->resumable = true;
+	int ret = qst_method_calibrate(&rig_ops, s, p, result);
+	s->resumable = false;
+	return host_error(s, ret < 0 ? ret : QST_OK, errbuf, errlen);
+}
+
 static int host_ask(void *user, const char *text, int kind, double *value,
 		    char *errbuf, size_t errlen)
 {
@@ -1594,6 +1644,9 @@ static const struct qst_script_host script_host = {
 	.vdt = host_vdt,
 	.ppt = host_ppt,
 	.ask = host_ask,
+	.levels = host_levels,
+	.staircase = host_staircase,
+	.calibrate = host_calibrate,
 };
 
 /* ----------------------------------------------------------- lifecycle */
