@@ -72,6 +72,9 @@ enum qst_event_source {
 };
 const char *qst_event_source_name(int source);
 
+/* Room for every numeric field of the participant profile. */
+#define QST_SIM_TRUTH_MAX 40
+
 struct qst_session_meta {
 	/* subject (pseudonym only, never a name) */
 	char subject_id[64];
@@ -100,7 +103,7 @@ struct qst_session_meta {
 	struct {
 		char key[32];      /* e.g. "cdt_delta_c", "rt_mean_s" */
 		double value;
-	} sim_truth[24];
+	} sim_truth[QST_SIM_TRUTH_MAX];
 	char participant_profile[32]; /* "healthy", "" when not simulated */
 };
 

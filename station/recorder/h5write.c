@@ -467,7 +467,7 @@ static int write_simulation(hid_t file, const struct qst_session_meta *m)
 		return QST_ERR_HDF5;
 	int rc = qst_h5_attr_str(g, "participant_profile",
 				 m->participant_profile);
-	for (int i = 0; rc == QST_OK && i < m->n_sim_truth && i < 24; i++) {
+	for (int i = 0; rc == QST_OK && i < m->n_sim_truth && i < QST_SIM_TRUTH_MAX; i++) {
 		const char *key = m->sim_truth[i].key;
 		if (!key[0] || strcmp(key, "participant_profile") == 0 ||
 		    H5Aexists(g, key) > 0) {

@@ -323,8 +323,8 @@ static int header_line(struct parser *p, struct header *h)
 	if (strcmp(type, "sim") == 0) {
 		if ((rc = want_fields(p, 3)) || (rc = get_f64(p, 2, &f)))
 			return rc;
-		if (h->meta.n_sim_truth >= 24)
-			return fail(p, QST_ERR_DATA, "more than 24 sim values");
+		if (h->meta.n_sim_truth >= QST_SIM_TRUTH_MAX)
+			return fail(p, QST_ERR_DATA, "too many sim values");
 		int k = h->meta.n_sim_truth++;
 		copy_str(h->meta.sim_truth[k].key,
 			 sizeof(h->meta.sim_truth[k].key), p->field[1]);
