@@ -239,6 +239,9 @@ struct qst_script_host {
 	 * none; QST_ERR_LIMIT for a value looser than the one in force. */
 	int (*safety)(void *user, const struct qst_safety_params *p,
 		      char *errbuf, size_t errlen);
+	/* Issue 5: a marker code (1..255) on the sync line for pulse_ms. */
+	int (*sync)(void *user, int code, int pulse_ms, char *errbuf,
+		    size_t errlen);
 };
 
 /* Resource limits of one script run. */

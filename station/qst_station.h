@@ -120,6 +120,9 @@ struct qst_station {
 	struct qst_xid_sim *xid_sim;
 	struct qst_mark10_sim *mark10_sim;
 	struct qst_fgen_sim *fgen_sim;
+	struct qst_evas_sim *evas_sim;
+	struct qst_trigger_sim *trigger_sim;
+	bool rating_capture;                  /* the simulated slider is held */
 	double probe_area_cm2;
 	double max_vpp;
 	int64_t poll_due[QST_ROLE_COUNT];     /* drivers that must be asked */
@@ -180,6 +183,9 @@ void qst_station_tighten_vibration(struct qst_station *st, double max_vpp);
 /* Put a trigger code (1..255) on the sync line for pulse_ms, then 0x00;
  * recorded as sync events. QST_ERR_NOTFOUND without a trigger box. */
 int qst_station_sync(struct qst_station *st, int code, int pulse_ms);
+/* A protocol that rates continuously: the virtual participant takes the
+ * simulated slider (a real one streams regardless). */
+void qst_station_rating_capture(struct qst_station *st, bool on);
 /* The rating slider's raw full scale (eVAS range, devices.md gap G5). */
 int qst_station_rating_scale(struct qst_station *st, int raw_full_scale);
 /* The simulated operator's hand on the algometer (simulated station only):

@@ -157,4 +157,7 @@ const struct qst_driver qst_driver_evas = {
 	.ready = evas_ready,
 	.receive = evas_receive,
 	.class_ops = &evas_rating_ops,
+	/* devices.md §1.7: its own port at 115200 (medium); framing as the
+	 * TCS it pairs with. */
+	.link = { .kind = QST_LINK_SERIAL, .serial = { 115200, 8, 'N', 1 } },
 };

@@ -94,4 +94,6 @@ const struct qst_driver qst_driver_hidpedal = {
 	.ready = hidpedal_ready,
 	.receive = hidpedal_receive,
 	.class_ops = &hidpedal_response_ops,
+	/* devices.md §7: interrupt-IN reports through libusb. */
+	.link = { .kind = QST_LINK_USB, .usb = QST_USB_INTERRUPT_IN },
 };

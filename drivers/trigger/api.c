@@ -197,6 +197,9 @@ const struct qst_driver qst_driver_triggerbox = {
 	.receive = trigger_receive,
 	.poll = trigger_poll,
 	.class_ops = &trigger_sync_ops,
+	/* devices.md §6: an FTDI virtual serial port; its baud rate is not
+	 * documented (gap G10), 115200 8N1 until a unit says otherwise. */
+	.link = { .kind = QST_LINK_SERIAL, .serial = { 115200, 8, 'N', 1 } },
 };
 
 const struct qst_driver qst_driver_mmbts = {
@@ -209,4 +212,6 @@ const struct qst_driver qst_driver_mmbts = {
 	.receive = trigger_receive,
 	.poll = trigger_poll,
 	.class_ops = &trigger_sync_ops,
+	/* devices.md §6: 9600 baud (medium, two client sources). */
+	.link = { .kind = QST_LINK_SERIAL, .serial = { 9600, 8, 'N', 1 } },
 };

@@ -148,7 +148,7 @@ static const char *const answer_names[] = {
 	"yesno", "sharpblunt", "rating", "eighths", NULL,
 };
 static const char *const device_classes[] = {
-	"thermal", "response", "pressure", "vibration", NULL,
+	"thermal", "response", "pressure", "vibration", "rating", "sync", NULL,
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -580,6 +580,29 @@ static int api_wait(lua_State *L)
 	char err[HOST_ERRLEN] = "";
 	host_result(L, e, fn, e->host->wait(e->user, s, err, sizeof(err)),
 		    err);
+	return 0;
+}
+
+/* qst.sync(code [, pulse_ms]): an EEG/fMRI marker (devices.md §6); the
+ * pulse must last at least 2 samples of the recorder: 10 ms by default. */
+static int api_sync(lua_State *L)
+{
+	const char *fn = "qst.sync";
+	struct qst_engine *e = api_enter(L, fn, true);
+	require_device(L, e, fn, "sync");
+	lua_Integer code = luaL_checkinteger(L, 1);
+	lua_Integer pulse = luaL_optinteger(L, 2, 10);
+	if (code < 1 || code > 255)
+		return luaL_error(L, "%s: code %I is out of range (allowed: 1 "
+				  "to 255; 0 is the line at rest)", fn, code);
+	if (pulse < 1 || pulse > 10000)
+		return luaL_error(L, "%s: pulse %I ms is out of range (allowed: "
+				  "1 to 10000 ms)", fn, pulse);
+	if (!e->host->sync)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->sync(e->user, (int)code, (int)pulse, err,
+					    sizeof(err)), err);
 	return 0;
 }
 
@@ -1201,6 +1224,7 @@ static const luaL_Reg api_functions[] = {
 	{ "ppt", api_ppt },           { "ask", api_ask },
 	{ "safety", api_safety },     { "levels", api_levels },
 	{ "staircase", api_staircase }, { "calibrate", api_calibrate },
+	{ "sync", api_sync },
 	{ NULL, NULL },
 };
 

@@ -59,7 +59,8 @@ static const char run_help[] =
 	"                       built-in ones), subject-ID rule, probe, devices\n"
 	"                       (docs/station-config.md; check it: qst config FILE)\n"
 	"  --clock virtual|real virtual time (default) runs as fast as the host can;\n"
-	"                       real runs at wall-clock pace\n"
+	"                       real runs at wall-clock pace (the default, and the\n"
+	"                       only choice, for a station of real devices)\n"
 	"  --seed N             seed of the simulation (default: from the time)\n"
 	"  --participant NAME   virtual participant: healthy (default),\n"
 	"                       hyperalgesic, hypoesthetic, mech-hyperalgesic or\n"
@@ -103,7 +104,7 @@ struct run_options {
 	double stop_hold_s;
 	const char *wire_log;
 	struct qst_sim_fault faults[QST_ROLE_COUNT];
-	bool overwrite, skip_check, seed_given;
+	bool overwrite, skip_check, seed_given, clock_given;
 	enum qst_clock_mode clock;
 	uint64_t seed;
 	struct qst_session_meta meta;
@@ -249,6 +250,7 @@ static int take_station_option(struct run_options *o, int opt, const char *arg)
 		o->station = strcmp(arg, "simulated") != 0 ? arg : NULL;
 		return 0;
 	case OPT_CLOCK:
+		o->clock_given = true;
 		if (!strcmp(arg, "virtual"))
 			o->clock = QST_CLOCK_VIRTUAL;
 		else if (!strcmp(arg, "real"))
@@ -425,6 +427,10 @@ static int build_config(const struct run_options *o, bool for_run,
 		qst_cli_error("--station %s: %s", o->station, err);
 		return QST_EXIT_PROTOCOL;
 	}
+	/* Real devices live in real time: their clock unless told otherwise
+	 * (and then the station refuses, saying why). */
+	if (qst_station_config_is_real(&cfg->station) && !o->clock_given)
+		cfg->station.clock_mode = QST_CLOCK_REAL;
 	cfg->script_limits.memory_bytes = QST_SCRIPT_DEFAULT_MEMORY;
 	cfg->script_limits.instructions = QST_SCRIPT_DEFAULT_INSTRUCTIONS;
 	return -1;
@@ -547,6 +553,7 @@ static int simulate(const struct qst_session_config *base,
 		cfg.station.participant = *who;
 	/* The check is of the script: healthy devices, nothing logged. */
 	memset(cfg.station.faults, 0, sizeof(cfg.station.faults));
+	memset(cfg.station.roles, 0, sizeof(cfg.station.roles));
 	cfg.station.wirelog = NULL;
 	return qst_session_run(&cfg, sum);
 }

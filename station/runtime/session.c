@@ -1303,6 +1303,9 @@ static int host_declare(void *user, const struct qst_protocol_decl *decl,
 			return host_error(s, fail(s, QST_ERR_UNSUPPORTED,
 				"the protocol needs a %s device, which this station lacks",
 				decl->devices[i]), errbuf, errlen);
+	for (int i = 0; i < decl->n_devices; i++)
+		if (!strcmp(decl->devices[i], "rating"))
+			qst_station_rating_capture(s->st, true);
 	snprintf(s->sum->protocol_name, sizeof(s->sum->protocol_name), "%s", decl->name);
 	snprintf(s->sum->protocol_version, sizeof(s->sum->protocol_version), "%s",
 		 decl->version);
@@ -1537,6 +1540,17 @@ static int host_wait(void *user, double seconds, char *errbuf, size_t errlen)
 	return host_error(s, ret < 0 ? ret : QST_OK, errbuf, errlen);
 }
 
+static int host_sync(void *user, int code, int pulse_ms, char *errbuf,
+		     size_t errlen)
+{
+	struct session *s = user;
+	int ret = qst_station_sync(s->st, code, pulse_ms);
+	if (ret < 0)
+		ret = fail(s, ret, "trigger box refused code %d: %s", code,
+			   qst_strerror(ret));
+	return host_error(s, ret, errbuf, errlen);
+}
+
 static int host_not_done(void *user, int test, const char *reason,
 			 char *errbuf, size_t errlen)
 {
@@ -1647,6 +1661,7 @@ static const struct qst_script_host script_host = {
 	.levels = host_levels,
 	.staircase = host_staircase,
 	.calibrate = host_calibrate,
+	.sync = host_sync,
 };
 
 /* ----------------------------------------------------------- lifecycle */

@@ -30,7 +30,7 @@
 
 /* The driver each simulated role's simulator speaks to. */
 static const char *const sim_driver[QST_ROLE_COUNT] = {
-	"tcs2", "xid", "mark10", "fgen", NULL, NULL
+	"tcs2", "xid", "mark10", "fgen", "evas", "triggerbox"
 };
 static const char *const role_names[QST_ROLE_COUNT] = {
 	"thermal", "response", "pressure", "vibration", "rating", "sync"
@@ -132,6 +132,10 @@ static int64_t next_due(struct qst_station *st)
 		qst_xid_sim_next_due(st->xid_sim),
 		qst_mark10_sim_next_due(st->mark10_sim),
 		qst_fgen_sim_next_due(st->fgen_sim),
+		/* An untouched slider sends nothing: no need to wake. */
+		st->rating_capture ? qst_evas_sim_next_due(st->evas_sim) :
+				     QST_SIM_NEVER,
+		qst_trigger_sim_next_due(st->trigger_sim),
 	};
 	for (size_t i = 0; i < sizeof(due) / sizeof(due[0]); i++)
 		t = due[i] < t ? due[i] : t;
@@ -196,6 +200,8 @@ static void step_simulators(struct qst_station *st, int64_t t_ns)
 				      qst_mark10_sim_force_n(st->mark10_sim) /
 					      st->probe_area_cm2 * 10.0);
 	qst_fgen_sim_step(st->fgen_sim, t_ns);
+	qst_evas_sim_step(st->evas_sim, t_ns);
+	qst_trigger_sim_step(st->trigger_sim, t_ns);
 	qst_xid_sim_step(st->xid_sim, t_ns);
 }
 
@@ -367,6 +373,24 @@ static int arm_faults(struct qst_station *st,
 	return ret;
 }
 
+/* The simulated slider: the participant's hand on it while a protocol
+ * captures ratings, untouched (no lines) otherwise, so sessions that do
+ * not rate continuously carry no stream. Called under st->lock. */
+static double slider_position(void *user, int64_t t_ns)
+{
+	struct qst_station *st = user;
+	if (!st->rating_capture || !st->participant)
+		return NAN;
+	return qst_participant_rating(st->participant, t_ns);
+}
+
+void qst_station_rating_capture(struct qst_station *st, bool on)
+{
+	pthread_mutex_lock(&st->lock);
+	st->rating_capture = on;
+	pthread_mutex_unlock(&st->lock);
+}
+
 static int64_t station_clock(void *user)
 {
 	return qst_clock_now(&((struct qst_station *)user)->clock);
@@ -394,6 +418,13 @@ static int create_simulators(struct qst_station *st,
 					 &st->mark10_sim);
 	if (ret == QST_OK)
 		ret = qst_fgen_sim_new(far_fd[QST_ROLE_VIBRATION], 0, &st->fgen_sim);
+	struct qst_evas_sim_config ecfg = { .rating = slider_position,
+					    .user = st };
+	if (ret == QST_OK)
+		ret = qst_evas_sim_new(far_fd[QST_ROLE_RATING], &ecfg, 0,
+				       &st->evas_sim);
+	if (ret == QST_OK)
+		ret = qst_trigger_sim_new(far_fd[QST_ROLE_SYNC], 0, &st->trigger_sim);
 	if (ret == QST_OK)
 		ret = qst_participant_new(&cfg->participant, cfg->seed,
 					  press_on_pad, st->xid_sim,
@@ -597,6 +628,8 @@ void qst_station_close(struct qst_station *st)
 	qst_xid_sim_free(st->xid_sim);
 	qst_mark10_sim_free(st->mark10_sim);
 	qst_fgen_sim_free(st->fgen_sim);
+	qst_evas_sim_free(st->evas_sim);
+	qst_trigger_sim_free(st->trigger_sim);
 	qst_tcs2_sim_free(st->tcs2_sim);
 	qst_evq_destroy(&st->queue);
 	if (st->wake_fd >= 0)
@@ -753,8 +786,16 @@ int qst_station_sync(struct qst_station *st, int code, int pulse_ms)
 	struct qst_dev *d = &st->dev[QST_ROLE_SYNC];
 	if (code < 1 || code > 255 || pulse_ms < 1)
 		return QST_ERR_ARG;
-	DEVICE_OP(st, QST_ROLE_SYNC,
-		  qst_dev_sync(d)->send(d, (uint8_t)code, pulse_ms));
+	if (!st->dev_open[QST_ROLE_SYNC])
+		return no_device(QST_ROLE_SYNC);
+	pthread_mutex_lock(&st->lock);
+	int ret = qst_dev_sync(d)->send(d, (uint8_t)code, pulse_ms);
+	/* The driver writes the code from its poll(): due now. */
+	st->poll_due[QST_ROLE_SYNC] = qst_clock_now(&st->clock);
+	qst_station_pump_locked(st, qst_clock_now(&st->clock));
+	pthread_mutex_unlock(&st->lock);
+	qst_station_wake_io(st);
+	return ret;
 }
 
 int qst_station_rating_scale(struct qst_station *st, int raw_full_scale)

@@ -67,7 +67,9 @@ static int open_role(struct qst_station *st, enum qst_role role,
 		snprintf(errbuf, errlen, "roles.%s: cannot open %s on %s: %s",
 			 name, drv->longname, rc->port[0] ? rc->port : rc->usb,
 			 why[0] ? why : qst_strerror(ret));
-		return ret;
+		/* A device that cannot be reached is a device error (exit 4),
+		 * whatever the port said. */
+		return ret == QST_ERR_ARG ? ret : QST_ERR_DEVICE;
 	}
 	dev->driver = drv;
 	return qst_station_attach(st, role, errbuf, errlen);
