@@ -21,6 +21,7 @@
 #include "qst_drivers.h"
 #include "qst_participant.h"
 #include "qst_sim.h"
+#include "qst_simrig.h"
 #include "qst_wirelog.h"
 
 /* ----------------------------------------------------------- event queue */
@@ -113,21 +114,13 @@ struct qst_station {
 	struct qst_dev dev[QST_ROLE_COUNT];
 	bool dev_open[QST_ROLE_COUNT];        /* false: the station has none */
 	bool link_lost[QST_ROLE_COUNT];       /* reported once, then not read */
-	bool simulated;                       /* the simulators below exist */
 	int wake_fd;                          /* eventfd: wake the I/O thread */
-	/* simulation (NULL on a station of real devices) */
-	struct qst_tcs2_sim *tcs2_sim;
-	struct qst_xid_sim *xid_sim;
-	struct qst_mark10_sim *mark10_sim;
-	struct qst_fgen_sim *fgen_sim;
-	struct qst_evas_sim *evas_sim;
-	struct qst_trigger_sim *trigger_sim;
-	bool rating_capture;                  /* the simulated slider is held */
+	/* the simulated devices and participant; NULL for real devices */
+	struct qst_simrig *rig;
 	double probe_area_cm2;
 	double max_vpp;
 	int64_t poll_due[QST_ROLE_COUNT];     /* drivers that must be asked */
 	struct qst_wirelog *wirelog;          /* borrowed, or NULL */
-	struct qst_participant *participant;
 	/* guards devices, simulators and participant against the I/O thread */
 	pthread_mutex_t lock;
 	pthread_t io_thread;

@@ -115,31 +115,13 @@ void qst_station_sink_to_queue(const struct qst_event *ev, void *user)
 	qst_evq_push(user, ev);
 }
 
-static int press_on_pad(void *user, int64_t t_ns, int key, bool pressed)
-{
-	return qst_xid_sim_schedule(user, t_ns, key, pressed);
-}
-
 static int64_t next_due(struct qst_station *st)
 {
 	int64_t t = QST_SIM_NEVER;
 	for (int r = 0; r < QST_ROLE_COUNT; r++)
 		t = st->poll_due[r] < t ? st->poll_due[r] : t;
-	if (!st->simulated)
-		return t;
-	int64_t due[] = {
-		qst_tcs2_sim_next_due(st->tcs2_sim),
-		qst_xid_sim_next_due(st->xid_sim),
-		qst_mark10_sim_next_due(st->mark10_sim),
-		qst_fgen_sim_next_due(st->fgen_sim),
-		/* An untouched slider sends nothing: no need to wake. */
-		st->rating_capture ? qst_evas_sim_next_due(st->evas_sim) :
-				     QST_SIM_NEVER,
-		qst_trigger_sim_next_due(st->trigger_sim),
-	};
-	for (size_t i = 0; i < sizeof(due) / sizeof(due[0]); i++)
-		t = due[i] < t ? due[i] : t;
-	return t;
+	int64_t sims = st->rig ? qst_simrig_next_due(st->rig) : QST_SIM_NEVER;
+	return sims < t ? sims : t;
 }
 
 /*
@@ -184,32 +166,11 @@ static void poll_devices(struct qst_station *st, int64_t t_ns)
 	}
 }
 
-/*
- * Bring every simulated part to time t: the thermode first, so the
- * participant feels the plate as it is at t, then the other stimulators,
- * then read what the devices said. Caller holds st->lock.
- */
-static void step_simulators(struct qst_station *st, int64_t t_ns)
-{
-	qst_tcs2_sim_step(st->tcs2_sim, t_ns);
-	qst_participant_feel(st->participant, t_ns,
-			     qst_tcs2_sim_plate_c(st->tcs2_sim));
-	qst_mark10_sim_step(st->mark10_sim, t_ns);
-	/* 1 N/cm² = 10 kPa (qst-domain.md §2.9) */
-	qst_participant_feel_pressure(st->participant, t_ns,
-				      qst_mark10_sim_force_n(st->mark10_sim) /
-					      st->probe_area_cm2 * 10.0);
-	qst_fgen_sim_step(st->fgen_sim, t_ns);
-	qst_evas_sim_step(st->evas_sim, t_ns);
-	qst_trigger_sim_step(st->trigger_sim, t_ns);
-	qst_xid_sim_step(st->xid_sim, t_ns);
-}
-
 void qst_station_pump_locked(struct qst_station *st, int64_t t_ns)
 {
 	poll_devices(st, t_ns);
-	if (st->simulated)
-		step_simulators(st, t_ns);
+	if (st->rig)
+		qst_simrig_step(st->rig, t_ns);
 	for (int r = 0; r < QST_ROLE_COUNT; r++)
 		if (st->dev_open[r])
 			drain_transport(st, &st->dev[r], &st->link_lost[r], t_ns);
@@ -351,43 +312,12 @@ static int open_sim_link(struct qst_station *st, enum qst_role role,
 	return qst_station_attach(st, role, errbuf, errlen);
 }
 
-/* Each simulator's fault, with its own seed drawn from the station's. */
-static int arm_faults(struct qst_station *st,
-		      const struct qst_station_config *cfg)
-{
-	int ret = QST_OK;
-	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++) {
-		struct qst_sim_fault f = cfg->faults[r];
-		if (f.kind == QST_SIM_FAULT_NONE)
-			continue;
-		f.seed = cfg->seed ^ (UINT64_C(0xfa17) << (8 * r));
-		if (r == QST_ROLE_THERMAL)
-			ret = qst_tcs2_sim_set_fault(st->tcs2_sim, &f);
-		else if (r == QST_ROLE_RESPONSE)
-			ret = qst_xid_sim_set_fault(st->xid_sim, &f);
-		else if (r == QST_ROLE_PRESSURE)
-			ret = qst_mark10_sim_set_fault(st->mark10_sim, &f);
-		else
-			ret = QST_ERR_UNSUPPORTED;
-	}
-	return ret;
-}
-
-/* The simulated slider: the participant's hand on it while a protocol
- * captures ratings, untouched (no lines) otherwise, so sessions that do
- * not rate continuously carry no stream. Called under st->lock. */
-static double slider_position(void *user, int64_t t_ns)
-{
-	struct qst_station *st = user;
-	if (!st->rating_capture || !st->participant)
-		return NAN;
-	return qst_participant_rating(st->participant, t_ns);
-}
-
 void qst_station_rating_capture(struct qst_station *st, bool on)
 {
+	if (!st->rig)
+		return;
 	pthread_mutex_lock(&st->lock);
-	st->rating_capture = on;
+	qst_simrig_rating_capture(st->rig, on);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -401,40 +331,11 @@ static int create_simulators(struct qst_station *st,
 			     const int far_fd[QST_ROLE_COUNT], char *errbuf,
 			     size_t errlen)
 {
-	struct qst_tcs2_sim_config tcfg = {
-		.initial_c = 32.0, .max_heat_c_s = 70.0, .max_cool_c_s = 40.0,
-		.lag_s = 0.05, .noise_sd_c = 0.02, .seed = cfg->seed ^ 0x7c52,
-	};
-	snprintf(tcfg.serial, sizeof(tcfg.serial), "SIM-0001");
-	int ret = qst_tcs2_sim_new(far_fd[QST_ROLE_THERMAL], &tcfg, 0,
-				   &st->tcs2_sim);
-	if (ret == QST_OK)
-		ret = qst_xid_sim_new(far_fd[QST_ROLE_RESPONSE], 0, &st->xid_sim);
-	struct qst_mark10_sim_config mcfg = { .capacity_n = 500.0, .noise_n = 0.05,
-					      .seed = cfg->seed ^ 0x3a10 };
-	snprintf(mcfg.serial, sizeof(mcfg.serial), "SIM-M10-0001");
-	if (ret == QST_OK)
-		ret = qst_mark10_sim_new(far_fd[QST_ROLE_PRESSURE], &mcfg, 0,
-					 &st->mark10_sim);
-	if (ret == QST_OK)
-		ret = qst_fgen_sim_new(far_fd[QST_ROLE_VIBRATION], 0, &st->fgen_sim);
-	struct qst_evas_sim_config ecfg = { .rating = slider_position,
-					    .user = st };
-	if (ret == QST_OK)
-		ret = qst_evas_sim_new(far_fd[QST_ROLE_RATING], &ecfg, 0,
-				       &st->evas_sim);
-	if (ret == QST_OK)
-		ret = qst_trigger_sim_new(far_fd[QST_ROLE_SYNC], 0, &st->trigger_sim);
-	if (ret == QST_OK)
-		ret = qst_participant_new(&cfg->participant, cfg->seed,
-					  press_on_pad, st->xid_sim,
-					  &st->participant);
-	if (ret == QST_OK)
-		ret = arm_faults(st, cfg);
-	if (ret < 0)
-		snprintf(errbuf, errlen, "cannot start the simulated station: %s",
-			 qst_strerror(ret));
-	return ret;
+	struct qst_simrig_config rc = { .seed = cfg->seed,
+					.participant = cfg->participant,
+					.probe_area_cm2 = st->probe_area_cm2 };
+	memcpy(rc.faults, cfg->faults, sizeof(rc.faults));
+	return qst_simrig_new(&rc, far_fd, 0, &st->rig, errbuf, errlen);
 }
 
 /* The devices that have not identified themselves yet, for the error. */
@@ -580,7 +481,6 @@ int qst_station_open_simulated(const struct qst_station_config *cfg,
 	struct qst_station *st = qst_station_new(cfg);
 	if (!st)
 		return QST_ERR_NOMEM;
-	st->simulated = true;
 	int ret = QST_OK;
 	int far_fd[QST_ROLE_COUNT];
 	for (int r = 0; r < QST_ROLE_COUNT; r++)
@@ -624,13 +524,7 @@ void qst_station_close(struct qst_station *st)
 	}
 	/* The log outlives the station; its times came from this clock. */
 	qst_wirelog_set_clock(st->wirelog, NULL, NULL);
-	qst_participant_free(st->participant);
-	qst_xid_sim_free(st->xid_sim);
-	qst_mark10_sim_free(st->mark10_sim);
-	qst_fgen_sim_free(st->fgen_sim);
-	qst_evas_sim_free(st->evas_sim);
-	qst_trigger_sim_free(st->trigger_sim);
-	qst_tcs2_sim_free(st->tcs2_sim);
+	qst_simrig_free(st->rig);
 	qst_evq_destroy(&st->queue);
 	if (st->wake_fd >= 0)
 		close(st->wake_fd);
@@ -713,10 +607,10 @@ int qst_station_response_reset(struct qst_station *st)
 void qst_station_participant_task(struct qst_station *st,
 				  const struct qst_task *task)
 {
-	if (!st->participant)
+	if (!st->rig)
 		return;
 	pthread_mutex_lock(&st->lock);
-	qst_participant_set_task(st->participant, task,
+	qst_participant_set_task(qst_simrig_participant(st->rig), task,
 				 qst_clock_now(&st->clock));
 	pthread_mutex_unlock(&st->lock);
 }
@@ -808,31 +702,30 @@ int qst_station_rating_scale(struct qst_station *st, int raw_full_scale)
 /* The simulated operator's hand: only the simulated algometer has one. */
 void qst_station_hand_press(struct qst_station *st, double rate_kpa_s)
 {
-	if (!st->mark10_sim)
+	if (!st->rig)
 		return;
 	pthread_mutex_lock(&st->lock);
-	/* kPa/s over the probe area back to N/s: 10 kPa = 1 N/cm². */
-	qst_mark10_sim_hand_press(st->mark10_sim, qst_clock_now(&st->clock),
-				  rate_kpa_s * st->probe_area_cm2 / 10.0);
+	qst_simrig_hand_press(st->rig, qst_clock_now(&st->clock), rate_kpa_s);
 	pthread_mutex_unlock(&st->lock);
 }
 
 void qst_station_hand_release(struct qst_station *st)
 {
-	if (!st->mark10_sim)
+	if (!st->rig)
 		return;
 	pthread_mutex_lock(&st->lock);
-	qst_mark10_sim_hand_release(st->mark10_sim, qst_clock_now(&st->clock));
+	qst_simrig_hand_release(st->rig, qst_clock_now(&st->clock));
 	pthread_mutex_unlock(&st->lock);
 }
 
 double qst_station_participant_answer(struct qst_station *st, int test,
 				      int stimulus, double value, int kind)
 {
-	if (!st->participant)
+	if (!st->rig)
 		return NAN;
 	pthread_mutex_lock(&st->lock);
-	double a = qst_participant_answer(st->participant, test, stimulus,
+	double a = qst_participant_answer(qst_simrig_participant(st->rig), test,
+					  stimulus,
 					  value, kind);
 	pthread_mutex_unlock(&st->lock);
 	return a;
