@@ -410,8 +410,7 @@ static int open_sp(const char *path, const struct qst_serial_params *sp,
 	}
 	/* One station per thermode: a second opener gets EBUSY. */
 	if (ret == QST_OK && ioctl(fd, TIOCEXCL) != 0)
-		qst_warn("%s: cannot take exclusive use: %s", path,
-			 strerror(errno));
+		qst_dbg("%s: no exclusive use: %s", path, strerror(errno));
 	if (ret == QST_OK)
 		ret = new_transport(&serial_ops, port, fd, "", path, out);
 	if (ret < 0) {
