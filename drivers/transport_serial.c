@@ -160,12 +160,24 @@ static int sp_write(struct qst_transport *t, const void *buf, size_t len,
 	return QST_OK;
 }
 
+/* Wait until fd takes bytes again; false once deadline_ns has passed.
+ * A signal (-1, EINTR) counts as ready: the write loop tries again. */
+static bool wait_writable(int fd, int64_t deadline_ns)
+{
+	int64_t left = deadline_ns - qst_monotonic_ns();
+	if (left <= 0)
+		return false;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	return poll(&pfd, 1, (int)((left + QST_NS_PER_MS - 1) / QST_NS_PER_MS)) != 0;
+}
+
 static int pty_write(struct qst_transport *t, const void *buf, size_t len,
 		     unsigned timeout_ms)
 {
 	int fd = priv_of(t)->fd;
 	const uint8_t *b = buf;
-	int64_t deadline = qst_monotonic_ns() + (int64_t)timeout_ms * QST_NS_PER_MS;
+	int64_t deadline = qst_monotonic_ns() +
+			   (int64_t)timeout_ms * QST_NS_PER_MS;
 	while (len > 0) {
 		ssize_t n = write(fd, b, len);
 		if (n > 0) {
@@ -180,10 +192,7 @@ static int pty_write(struct qst_transport *t, const void *buf, size_t len,
 				strerror(errno));
 			return QST_ERR_IO;
 		}
-		int64_t left = deadline - qst_monotonic_ns();
-		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		if (left <= 0 ||
-		    poll(&pfd, 1, (int)((left + QST_NS_PER_MS - 1) / QST_NS_PER_MS)) == 0) {
+		if (!wait_writable(fd, deadline)) {
 			qst_warn("%s: %zu bytes not written in %u ms",
 				 t->description, len, timeout_ms);
 			return QST_ERR_TIMEOUT;

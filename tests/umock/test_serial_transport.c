@@ -237,6 +237,16 @@ static void test_path_bytes_both_ways(void **state)
 	char back[1000];
 	assert_int_equal(far_read(r->far[0], back, sizeof(back)), sizeof(back));
 	assert_memory_equal(back, big, sizeof(big));
+	/* The far end stops reading: a write that cannot finish by its
+	 * deadline is a short write, reported as a timeout. */
+	size_t huge_len = 1 << 20;
+	char *huge = calloc(1, huge_len);
+	assert_non_null(huge);
+	int64_t t0 = qst_monotonic_ns();
+	assert_int_equal(qst_transport_write(r->t, huge, huge_len, 50),
+			 QST_ERR_TIMEOUT);
+	assert_true(qst_monotonic_ns() - t0 < 2 * QST_NS_PER_S);
+	free(huge);
 }
 
 static void test_open_by_usb_identity(void **state)

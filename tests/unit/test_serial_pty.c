@@ -158,6 +158,16 @@ static void test_pty_is_raw_and_described(void **state)
 	assert_memory_equal(buf, "\rTCS", 4);
 	/* Nothing waiting is 0, not an error. */
 	assert_int_equal(qst_transport_read(r->t, buf, sizeof(buf), NULL), 0);
+	/* Far end not reading: the terminal's buffers fill, and what does
+	 * not fit by the deadline is a timeout, not a hang. */
+	size_t big_len = 1 << 20;
+	char *big = calloc(1, big_len);
+	assert_non_null(big);
+	int64_t t0 = qst_monotonic_ns();
+	assert_int_equal(qst_transport_write(r->t, big, big_len, 50),
+			 QST_ERR_TIMEOUT);
+	assert_true(qst_monotonic_ns() - t0 < 2 * QST_NS_PER_S);
+	free(big);
 }
 
 static void test_tcs2_identifies_and_ramps(void **state)
