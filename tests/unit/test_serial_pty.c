@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -237,6 +239,49 @@ static void test_open_errors_say_why(void **state)
 	assert_null(t);
 }
 
+/* Open path as an unprivileged user would; 0 when refused with a
+ * message naming permissions and the udev rule. */
+static int refused_for_permission(const char *path)
+{
+	struct qst_transport *t = NULL;
+	char err[256] = "";
+	int ret = qst_transport_serial_open(path, NULL, &t, err, sizeof(err));
+	if (t)
+		qst_transport_close(t);
+	if (ret != QST_ERR_IO || !strstr(err, "permission denied") ||
+	    !strstr(err, "udev/60-qst.rules") || !strstr(err, "plugdev")) {
+		fprintf(stderr, "got %d: %s\n", ret, err);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A port the user may not open says so and points at the udev rule
+ * (docs/serial.md, "Permissions"). Root may open anything, so as root
+ * the attempt is made by a child that became nobody.
+ */
+static void test_permission_denied_points_at_udev(void **state)
+{
+	struct rig *r = *state;
+	assert_int_equal(chmod(r->path, 0), 0);
+	if (geteuid() != 0) {
+		assert_int_equal(refused_for_permission(r->path), 0);
+		return;
+	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		_exit(refused_for_permission(r->path));
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	qst_log_init_from_env();
@@ -248,6 +293,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_master_closed_reads_io_error,
 						rig_setup, rig_teardown),
 		cmocka_unit_test(test_open_errors_say_why),
+		cmocka_unit_test_setup_teardown(test_permission_denied_points_at_udev,
+						rig_setup, rig_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
