@@ -79,7 +79,20 @@ struct sim_kind {
 		*out = s;                                                   \
 		return ret;                                                 \
 	}
-/* A constructor written out below as NAME_create (it takes a config). */
+/* A constructor qst_NAME_sim_new(fd, &cfg, t0_ns, &sim) whose
+ * struct qst_NAME_sim_config means the defaults where it is zero: the
+ * config is zero but for the seed. */
+#define SIM_SEEDED(name)                                                    \
+	static int name##_create(int fd, uint64_t seed, int64_t t0, void **out) \
+	{                                                                   \
+		struct qst_##name##_sim_config cfg = { .seed = seed };      \
+		struct qst_##name##_sim *s = NULL;                          \
+		int ret = qst_##name##_sim_new(fd, &cfg, t0, &s);           \
+		*out = s;                                                   \
+		return ret;                                                 \
+	}
+/* A constructor written out below as NAME_create (tcs2's zero lag and
+ * noise are meaningful, so its defaults are spelled out). */
 #define SIM_OWN(name)
 
 /* With a config: the simulator's defaults, with --seed. */
@@ -109,8 +122,9 @@ static int mark10_create(int fd, uint64_t seed, int64_t t0, void **out)
 /*
  * The simulators `qst simulate` serves, one line each:
  * X(name, constructor, faults, description). constructor is SIM_PLAIN for
- * qst_NAME_sim_new(fd, t0_ns, &sim), or SIM_OWN with a NAME_create above;
- * faults is SIM_FAULTS when qst_NAME_sim_set_fault exists, else
+ * qst_NAME_sim_new(fd, t0_ns, &sim), SIM_SEEDED for one taking a config
+ * whose zero fields are the defaults, or SIM_OWN with a NAME_create
+ * above; faults is SIM_FAULTS when qst_NAME_sim_set_fault exists, else
  * SIM_NOFAULTS. For instance, once drivers/sim has them:
  *	X(evas, SIM_PLAIN, SIM_NOFAULTS, "QST.Lab eVAS rating slider")
  *	X(trigger, SIM_PLAIN, SIM_NOFAULTS, "TTL trigger box")

@@ -56,8 +56,24 @@ start_sim tcs2 --seed 7
 	{ cat "$WORK/sim.err" >&2; fail "TCS client against $PTY"; }
 stop_sim TERM
 
+# Waiting costs nothing: with no client, one second of serving (a wake
+# every 50 ms to look for one) uses well under a tenth of a second of CPU.
+# /proc/PID/stat fields 14 and 15: user and system time in clock ticks.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' /proc/$1/stat; }
+idle_check() {
+	before=$(cpu_s $PID)
+	sleep 1
+	after=$(cpu_s $PID)
+	awk -v a="$before" -v b="$after" 'BEGIN { exit !(b - a < 0.1) }' ||
+		fail "qst simulate $1 used $before -> $after s of CPU in 1 s idle"
+}
+start_sim tcs2
+idle_check tcs2
+stop_sim TERM
+
 # SIGINT too, and with no client ever connected.
 start_sim xid
+idle_check xid
 stop_sim INT
 
 # A disconnect fault unplugs the device: the terminal goes and qst
