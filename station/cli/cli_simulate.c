@@ -317,6 +317,7 @@ struct served {
 	bool client;    /* someone has the slave end open */
 	struct qst_sim_outq to_client;
 	int64_t t0;     /* CLOCK_MONOTONIC at simulator time 0 */
+	char path[128]; /* the slave end, for clients */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -339,15 +340,32 @@ static bool client_present(int master)
 	return poll(&pfd, 1, 0) >= 0 && !(pfd.revents & POLLHUP);
 }
 
+/*
+ * What was meant for the last client is not for the next one. It waits
+ * in three places: our queue; the terminal's buffers on the way in,
+ * which flushing the master's output empties; and the line discipline's
+ * input, which the client did not read and which a pty keeps while its
+ * master is open -- only a flush through the slave empties that.
+ */
+static void forget_output(struct served *sv)
+{
+	sv->to_client.len = 0;
+	tcflush(sv->master, TCOFLUSH);
+	int s = open(sv->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (s >= 0) {
+		tcflush(s, TCIFLUSH);
+		close(s);
+	}
+}
+
 static void note_client(struct served *sv, bool present)
 {
 	if (present == sv->client)
 		return;
 	sv->client = present;
 	qst_info("client %s", present ? "connected" : "gone; serving on");
-	/* What was meant for the last client is not for the next one. */
 	if (!present)
-		sv->to_client.len = 0;
+		forget_output(sv);
 }
 
 /* Client → device: hand the bytes to the simulator and let it take them
@@ -483,8 +501,7 @@ int qst_cli_simulate(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	struct served sv = { .kind = a.kind, .master = -1, .relay = -1 };
-	char path[128];
-	sv.master = open_pty(path, sizeof(path));
+	sv.master = open_pty(sv.path, sizeof(sv.path));
 	if (sv.master < 0)
 		return QST_EXIT_ERROR;
 	ret = start_sim(&sv, &a);
@@ -494,14 +511,14 @@ int qst_cli_simulate(int argc, char **argv)
 	}
 	sigset_t waitmask;
 	catch_signals(&waitmask);
-	printf("%s\n", path);
+	printf("%s\n", sv.path);
 	fflush(stdout);
 	fprintf(stderr, "qst: simulated %s on %s (stop with Ctrl-C)\n",
-		a.kind->name, path);
+		a.kind->name, sv.path);
 	int how = serve(&sv, &waitmask);
 	if (how == 1)
 		fprintf(stderr, "qst: simulated %s disconnected (fault); %s "
-			"is gone\n", a.kind->name, path);
+			"is gone\n", a.kind->name, sv.path);
 	close(sv.master);
 	sv.kind->destroy(sv.sim);
 	close(sv.relay);
