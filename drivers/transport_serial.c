@@ -357,9 +357,10 @@ static int check_params(const struct qst_serial_params *sp, char *err,
 	if (sp->baud <= 0 || sp->data_bits < 5 || sp->data_bits > 8 ||
 	    parity_of(sp->parity) == SP_PARITY_INVALID ||
 	    (sp->stop_bits != 1 && sp->stop_bits != 2)) {
-		set_err(err, errlen, "bad framing %d %d%c%d (want e.g. 115200 "
-			"8N1)", sp->baud, sp->data_bits, sp->parity,
-			sp->stop_bits);
+		char par = sp->parity > ' ' && sp->parity < 127 ? sp->parity : '?';
+		set_err(err, errlen, "bad framing: %d baud, %d data bits, "
+			"parity %c, %d stop bits (want e.g. 115200 8N1)",
+			sp->baud, sp->data_bits, par, sp->stop_bits);
 		return QST_ERR_ARG;
 	}
 	return QST_OK;

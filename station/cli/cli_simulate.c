@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -120,19 +121,44 @@ static int mark10_create(int fd, uint64_t seed, int64_t t0, void **out)
 }
 
 /*
+ * Nobody moves the slider of a served eVAS, so it is moved for them: up
+ * from 0 to 100 and back down in 20 s, over and over, so that a client
+ * sees lines arrive (an untouched slider sends none).
+ */
+static double evas_sweep(void *user, int64_t t_ns)
+{
+	(void)user;
+	double phase = fmod(qst_ns_to_s(t_ns), 20.0) / 10.0; /* 0..2 */
+	return 100.0 * (phase < 1.0 ? phase : 2.0 - phase);
+}
+
+static int evas_create(int fd, uint64_t seed, int64_t t0, void **out)
+{
+	(void)seed; /* the sweep has no noise */
+	struct qst_evas_sim_config cfg = { .rating = evas_sweep };
+	struct qst_evas_sim *s = NULL;
+	int ret = qst_evas_sim_new(fd, &cfg, t0, &s);
+	*out = s;
+	return ret;
+}
+
+/*
  * The simulators `qst simulate` serves, one line each:
- * X(name, constructor, faults, description). constructor is SIM_PLAIN for
+ * X(name, constructor, faults, description); `name` is what the command
+ * line and --help call it. constructor is SIM_PLAIN for
  * qst_NAME_sim_new(fd, t0_ns, &sim), SIM_SEEDED for one taking a config
  * whose zero fields are the defaults, or SIM_OWN with a NAME_create
  * above; faults is SIM_FAULTS when qst_NAME_sim_set_fault exists, else
- * SIM_NOFAULTS. For instance, once drivers/sim has them:
- *	X(evas, SIM_PLAIN, SIM_NOFAULTS, "QST.Lab eVAS rating slider")
- *	X(trigger, SIM_PLAIN, SIM_NOFAULTS, "TTL trigger box")
+ * SIM_NOFAULTS.
  */
 #define QST_SIMULATORS(X)                                                   \
 	X(tcs2, SIM_OWN, SIM_FAULTS, "QST.Lab TCS II thermal stimulator")   \
 	X(mark10, SIM_OWN, SIM_FAULTS, "Mark-10 force gauge (algometer)")   \
-	X(xid, SIM_PLAIN, SIM_FAULTS, "Cedrus XID response pad")
+	X(xid, SIM_PLAIN, SIM_FAULTS, "Cedrus XID response pad")            \
+	X(evas, SIM_OWN, SIM_FAULTS,                                        \
+	  "QST.Lab eVAS rating slider (swept 0-100-0 every 20 s)")         \
+	X(trigger, SIM_PLAIN, SIM_FAULTS,                                   \
+	  "TTL trigger box (TriggerBox, MMBT-S)")
 
 #define SIM_ADAPTERS(name, ctor, faults, desc)                              \
 	SIM_COMMON(name) ctor(name) faults(name)

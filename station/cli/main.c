@@ -27,7 +27,7 @@ static const char usage_text[] =
 	"  recover FILE.h5.journal\n"
 	"                     rebuild a session file from its crash journal\n"
 	"  config [FILE.lua]  check a station file, print the effective station\n"
-	"  simulate tcs2|mark10|xid [--seed N] [--fault KIND@S[:ARG]]\n"
+	"  simulate tcs2|mark10|xid|evas|trigger [--seed N] [--fault KIND@S[:ARG]]\n"
 	"                     serve a simulated device on a pseudo-terminal and\n"
 	"                     print its path (docs/serial.md)\n"
 	"\n"

@@ -76,6 +76,21 @@ start_sim xid
 idle_check xid
 stop_sim INT
 
+# The slider streams as it is swept; the trigger box takes bytes.
+start_sim evas
+"$PY" - "$PTY" <<'PYEOF' || fail "eVAS lines"
+import os, re, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+time.sleep(0.5)
+lines = re.findall(rb"(\d+)\r\n", os.read(fd, 65536))
+sys.exit(0 if len(lines) >= 10 else "%d eVAS lines in 0.5 s" % len(lines))
+PYEOF
+stop_sim TERM
+start_sim trigger
+"$PY" -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY); sys.exit(os.write(fd, b"\x05\x00") != 2)' "$PTY" ||
+	fail "writing to the trigger box"
+stop_sim TERM
+
 # A disconnect fault unplugs the device: the terminal goes and qst
 # simulate ends by itself, with status 0.
 start_sim tcs2 --fault disconnect@0.3
