@@ -43,8 +43,15 @@ static const struct qst_umock_port xid_port = {
 	.driver = "ftdi_sio",
 };
 
+/* Faults land 9 s into the session's first HPT ramp (rig clock: the
+ * session starts about a second after the rig). */
+#define FAULT_AT_S 40.0
+
 struct bench {
 	UMockdevTestbed *tb;
+	struct qst_sim_fault fault;  /* the thermode's, kind NONE: healthy */
+	bool unplug;                 /* hang the thermode's tty up at FAULT_AT_S */
+	pthread_t unplugger;
 	struct qst_simrig *rig;
 	pthread_t thread;
 	volatile bool stop;
@@ -59,6 +66,36 @@ static void *serve(void *arg)
 	return NULL;
 }
 
+static void *unplug_later(void *arg);
+/*
+ * Run a command line through sh; its exit status. The child gets none of
+ * this process's descriptors beyond stdio: umockdev's pty masters live
+ * here, and a copy held open in the child would keep a hung-up port alive.
+ */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	print_message("$ %s\n", cmd);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+
 static void start_rig(struct bench *b)
 {
 	b->tb = qst_umock_testbed();
@@ -70,6 +107,7 @@ static void start_rig(struct bench *b)
 	fds[QST_SIMRIG_RESPONSE] = qst_umock_add_port(b->tb, 2, &xid_port, NULL, 0);
 	assert_true(fds[QST_SIMRIG_THERMAL] >= 0 && fds[QST_SIMRIG_RESPONSE] >= 0);
 	struct qst_simrig_config cfg = { .seed = strtoull(SEED, NULL, 10) };
+	cfg.faults[QST_SIMRIG_THERMAL] = b->fault;
 	assert_int_equal(qst_participant_profile_builtin("healthy",
 							 &cfg.participant), QST_OK);
 	char err[256];
@@ -84,31 +122,33 @@ static void start_rig(struct bench *b)
 		fail_msg("%s", err);
 	b->stop = false;
 	assert_int_equal(pthread_create(&b->thread, NULL, serve, b), 0);
+	if (b->unplug)
+		assert_int_equal(pthread_create(&b->unplugger, NULL, unplug_later, b), 0);
+}
+
+/* A USB-serial unplug: the simulator's end goes (the sim's disconnect
+ * fault), then the tty hangs up as the kernel does when the bridge goes. */
+static void *unplug_later(void *arg)
+{
+	struct bench *b = arg;
+	int64_t due = b->origin + qst_s_to_ns(FAULT_AT_S + 0.2);
+	while (qst_monotonic_ns() < due && !b->stop)
+		usleep(10000);
+	if (!b->stop && qst_umock_hangup(b->tb, "/dev/ttyACM0") < 0)
+		print_error("hangup failed\n");
+	return NULL;
 }
 
 static void stop_rig(struct bench *b)
 {
 	b->stop = true;
+	if (b->unplug)
+		pthread_join(b->unplugger, NULL);
 	pthread_join(b->thread, NULL);
 	qst_simrig_free(b->rig);
 	g_object_unref(b->tb);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", b->dir);
-	assert_int_equal(system(cmd), 0);
-}
-
-/* Run a command line through sh; its exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	print_message("$ %s\n", cmd);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (!getenv("QST_E2E_KEEP"))
+		assert_int_equal(sh("rm -rf %s", b->dir), 0);
 }
 
 static const char *env(const char *name)
@@ -158,12 +198,78 @@ static void same_thresholds_as_in_process(void **state)
 			    "else 1)\"", env("PYTHON"), b->dir), 0);
 }
 
-static int setup(void **state)
+/*
+ * A fault during a ramp over the real ports: the session ends with a
+ * device error (exit 4), the operator reads one line naming the thermode
+ * and the fault, the abort goes out first, and the file keeps every
+ * completed trial as the in-process run has it.
+ */
+static void fault_during_ramp(struct bench *b, const char *regex)
+{
+	const char *qst = env("QST"), *src = env("QST_SRC");
+	write_station(b);
+	int rc = sh("%s run %s/tests/scripts/e2e_thermal.lua --station "
+		    "%s/station.lua --participant-link %s/participant " ID
+		    " --wire-log %s/run.wire --out %s/run.h5 > %s/run.log 2>&1",
+		    qst, src, b->dir, b->dir, b->dir, b->dir, b->dir);
+	sh("cat %s/run.log", b->dir);
+	assert_int_equal(rc, 4);
+	assert_int_equal(sh("grep -Eq 'DEVICE FAULT: .*%s' %s/run.log", regex,
+			    b->dir), 0);
+	assert_int_equal(sh("%s run %s/tests/scripts/e2e_thermal.lua --clock "
+			    "virtual " ID " --out %s/inproc.h5 > /dev/null", qst,
+			    src, b->dir), 0);
+	assert_int_equal(sh("cd %s/tests/python && %s compare_sessions.py "
+			    "%s/run.h5 %s/inproc.h5 " TOLERANCE_C " --fault '.*%s.*' "
+			    "%s/run.wire", src, env("PYTHON"), b->dir, b->dir, regex,
+			    b->dir), 0);
+}
+
+static void stall_during_ramp(void **state)
+{
+	fault_during_ramp(*state, "no thermode readback for");
+}
+
+static void garbage_during_ramp(void **state)
+{
+	fault_during_ramp(*state, "thermode");
+}
+
+static void unplug_during_ramp(void **state)
+{
+	fault_during_ramp(*state, "thermode link lost");
+}
+
+static int setup_with(void **state, enum qst_sim_fault_kind kind, bool unplug)
 {
 	static struct bench b;
+	memset(&b, 0, sizeof(b));
+	b.fault = (struct qst_sim_fault){ .kind = kind,
+					  .at_ns = qst_s_to_ns(FAULT_AT_S) };
+	b.unplug = unplug;
 	start_rig(&b);
 	*state = &b;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, QST_SIM_FAULT_NONE, false);
+}
+
+static int setup_stall(void **state)
+{
+	return setup_with(state, QST_SIM_FAULT_STALL, false);
+}
+
+static int setup_garbage(void **state)
+{
+	return setup_with(state, QST_SIM_FAULT_GARBAGE, false);
+}
+
+static int setup_unplug(void **state)
+{
+	return setup_with(state, QST_SIM_FAULT_DISCONNECT, true);
 }
 
 static int teardown(void **state)
@@ -178,6 +284,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(same_thresholds_as_in_process,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(stall_during_ramp, setup_stall,
+						teardown),
+		cmocka_unit_test_setup_teardown(garbage_during_ramp, setup_garbage,
+						teardown),
+		cmocka_unit_test_setup_teardown(unplug_during_ramp, setup_unplug,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
