@@ -48,6 +48,16 @@ enum qst_event_code {
 	QST_EVC_EMERGENCY_STOP = 24, /* message = who stopped and how */
 	QST_EVC_PAUSE = 25,        /* message = why */
 	QST_EVC_RESUME = 26,       /* the interrupted trial is repeated */
+	/* Issue 6: paced trains and waveforms (docs/hdf5-schema.md, "Pulse
+	 * trains"). A train's pulses follow its train_start, in order. */
+	QST_EVC_STIM_WAVEFORM = 27, /* value = hottest °C, value2 = segments */
+	QST_EVC_TRAIN_START = 28,  /* value = pulses, value2 = Hz; message = settings */
+	QST_EVC_PULSE = 29,        /* t = command time; value = pulse 1..n,
+				    * value2 = lateness s (t - scheduled time) */
+	QST_EVC_PULSE_PEAK = 30,   /* value = pulse, value2 = peak measured °C */
+	QST_EVC_RATING = 31,       /* t = answer; value = pulse, value2 = NRS 0..100 */
+	QST_EVC_REALTIME = 32,     /* value = 1 if SCHED_FIFO, value2 = 1 if
+				    * memory locked; message = what was granted */
 	QST_EVC_COUNT
 };
 const char *qst_event_code_name(int code);

@@ -46,6 +46,10 @@ struct qst_session_config {
 	volatile sig_atomic_t *stop_request;
 	int estop_key;
 	int64_t estop_hold_ns;
+	/* Real-time mode for the session thread, which paces the trains
+	 * (docs/timing.md): mlockall and SCHED_FIFO where permitted; what
+	 * was granted is recorded (QST_EVC_REALTIME). */
+	bool realtime;
 };
 
 /* In real time, an emergency stop is noticed within this. */

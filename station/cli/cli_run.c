@@ -60,6 +60,9 @@ static const char run_help[] =
 	"                       (docs/station-config.md; check it: qst config FILE)\n"
 	"  --clock virtual|real virtual time (default) runs as fast as the host can;\n"
 	"                       real runs at wall-clock pace\n"
+	"  --realtime           lock memory and pace trains at SCHED_FIFO priority\n"
+	"                       where permitted (warned and recorded if not;\n"
+	"                       docs/timing.md)\n"
 	"  --seed N             seed of the simulation (default: from the time)\n"
 	"  --participant NAME   virtual participant: healthy (default),\n"
 	"                       hyperalgesic, hypoesthetic or mech-hyperalgesic\n"
@@ -102,7 +105,7 @@ struct run_options {
 	double stop_hold_s;
 	const char *wire_log;
 	struct qst_sim_fault faults[QST_ROLE_COUNT];
-	bool overwrite, skip_check, seed_given;
+	bool overwrite, skip_check, seed_given, realtime;
 	enum qst_clock_mode clock;
 	uint64_t seed;
 	struct qst_session_meta meta;
@@ -113,7 +116,7 @@ enum {
 	OPT_OUT, OPT_OVERWRITE, OPT_SEED, OPT_STATION, OPT_CLOCK,
 	OPT_PARTICIPANT, OPT_PARTICIPANT_SET, OPT_REF, OPT_SKIP_CHECK,
 	OPT_AREA, OPT_ANSWERS, OPT_STOP_KEY, OPT_STOP_HOLD, OPT_WIRE_LOG,
-	OPT_SIM_FAULT, OPT_HELP,
+	OPT_SIM_FAULT, OPT_REALTIME, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -138,6 +141,7 @@ static const struct option long_options[] = {
 	{ "stop-hold", required_argument, NULL, OPT_STOP_HOLD },
 	{ "wire-log", required_argument, NULL, OPT_WIRE_LOG },
 	{ "sim-fault", required_argument, NULL, OPT_SIM_FAULT },
+	{ "realtime", no_argument, NULL, OPT_REALTIME },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -294,6 +298,9 @@ static int take_option(struct run_options *o, int opt, const char *arg)
 		return 0;
 	case OPT_SKIP_CHECK:
 		o->skip_check = true;
+		return 0;
+	case OPT_REALTIME:
+		o->realtime = true;
 		return 0;
 	case OPT_ANSWERS:
 		o->answers = arg;
@@ -741,6 +748,7 @@ static int run_session(struct qst_session_config *cfg,
 	cfg->stop_request = &stop_flag;
 	cfg->estop_key = o->stop_key;
 	cfg->estop_hold_ns = qst_s_to_ns(o->stop_hold_s);
+	cfg->realtime = o->realtime;
 	stop_flag = 0;
 	catch_stop_signals(true, old);
 	int64_t wall0 = qst_monotonic_ns();

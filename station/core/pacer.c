@@ -22,10 +22,18 @@
 /* Far from the deadline the spin gives the CPU away; near it, it only
  * tells the core it is spinning. */
 #define SPIN_YIELD_NS (200 * INT64_C(1000))
-/* The margin follows the coarse wake-ups' lateness: this many times its
- * smoothed value, plus a floor for the clock reads themselves. */
-#define MARGIN_PER_WAKE 3
+/*
+ * The margin holds the peaks of the coarse wake-ups' lateness and lets
+ * them go slowly: a mean would let the margin sink below the tail, and
+ * every wake-up in the tail beyond it is a late pulse (bench_pacing:
+ * with a smoothed mean 3 % of the pulses were late by the tail's size).
+ * Headroom over a peak, a floor for the clock reads themselves, and the
+ * decay per wait (1/64: a burst of load is remembered for ~100 pulses).
+ */
+#define MARGIN_HEADROOM_NUM 5
+#define MARGIN_HEADROOM_DEN 4
 #define MARGIN_FLOOR_NS (30 * INT64_C(1000))
+#define MARGIN_DECAY 64
 
 static inline void cpu_relax(void)
 {
@@ -62,24 +70,18 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/*
- * A coarse wake-up woke wake_late_ns after it asked to. Overshooting the
- * deadline itself doubles the margin at once (the next pulse must not be
- * late too); otherwise it drifts toward a few times the usual lateness.
- */
-static void adapt(struct qst_pacer *p, int64_t wake_late_ns, bool overshot)
+/* A coarse wake-up woke wake_late_ns after it asked to. */
+static void adapt(struct qst_pacer *p, int64_t wake_late_ns)
 {
 	p->wake_ewma_ns += (wake_late_ns - p->wake_ewma_ns) / 8;
 	if (p->margin_min_ns == p->margin_max_ns)
 		return;
-	int64_t target;
-	if (overshot)
-		target = 2 * p->margin_ns;
-	else
-		target = p->margin_ns +
-			 (MARGIN_PER_WAKE * p->wake_ewma_ns + MARGIN_FLOOR_NS -
-			  p->margin_ns) / 4;
-	p->margin_ns = clamp64(target, p->margin_min_ns, p->margin_max_ns);
+	int64_t peak = wake_late_ns * MARGIN_HEADROOM_NUM / MARGIN_HEADROOM_DEN +
+		       MARGIN_FLOOR_NS;
+	int64_t m = peak > p->margin_ns ?
+			    peak :
+			    p->margin_ns - (p->margin_ns - peak) / MARGIN_DECAY;
+	p->margin_ns = clamp64(m, p->margin_min_ns, p->margin_max_ns);
 }
 
 static void sleep_until_mono(int64_t mono_ns)
@@ -106,9 +108,8 @@ int64_t qst_pacer_wait_mono(struct qst_pacer *p, int64_t mono_ns)
 	if (wake > now) {
 		sleep_until_mono(wake);
 		now = qst_monotonic_ns();
-		bool overshot = now >= mono_ns;
-		p->late_waits += overshot;
-		adapt(p, now - wake, overshot);
+		p->late_waits += now > mono_ns;
+		adapt(p, now - wake);
 	}
 	while (now < mono_ns) {
 		if (mono_ns - now > p->spin_yield_ns)
