@@ -954,10 +954,13 @@ static int api_pulse_train(lua_State *L)
 	/* A pulse that outlasts its period would be cut by the next one. */
 	double swing = fabs(p.peak_c - p.baseline_c);
 	double pulse_s = swing / p.rise_c_s + p.hold_s + swing / p.fall_c_s;
-	if (pulse_s > 1.0 / p.frequency_hz)
-		return luaL_error(L, "%s: a pulse lasts %.2f s (rise, hold, fall), "
-				     "longer than the %.2f s period at %g Hz",
-				  fn, pulse_s, 1.0 / p.frequency_hz, p.frequency_hz);
+	if (pulse_s > 1.0 / p.frequency_hz) {
+		char msg[160]; /* lua_pushfstring has no precision */
+		snprintf(msg, sizeof(msg), "%s: a pulse lasts %.2f s (rise, hold, "
+			 "fall), longer than the %.2f s period at %g Hz", fn,
+			 pulse_s, 1.0 / p.frequency_hz, p.frequency_hz);
+		return luaL_error(L, "%s", msg);
+	}
 	if (!e->host->pulse_train)
 		host_missing(L, e, fn);
 	char err[HOST_ERRLEN] = "";
