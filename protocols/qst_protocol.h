@@ -142,6 +142,18 @@ struct qst_waveform_params {
 	double return_rate_c_s; /* back to baseline afterwards, default 5 */
 };
 
+/*
+ * qst.option(name, default): a number the run gives the script
+ * (`qst run --set name=value`), e.g. a subject's calibrated temperature.
+ */
+#define QST_SCRIPT_MAX_OPTIONS 16
+
+struct qst_script_option {
+	char key[32];
+	double value;
+	bool read;      /* the script asked for it (set by the host) */
+};
+
 /* qst.ask{}: one operator-guided step with a typed answer. */
 enum qst_answer_kind {
 	QST_ANSWER_YESNO = 0,      /* detected yes/no */
@@ -207,6 +219,8 @@ struct qst_script_host {
 			   char *errbuf, size_t errlen);
 	int (*waveform)(void *user, const struct qst_waveform_params *p,
 			char *errbuf, size_t errlen);
+	/* qst.option(): 1 with *value set when the run gives key, else 0. */
+	int (*option)(void *user, const char *key, double *value);
 };
 
 /* Resource limits of one script run. */

@@ -7,11 +7,13 @@
 -- (docs/timing.md).
 --
 -- The peak temperature belongs to the subject: a calibration (a pain-5
--- temperature, §6.1) will provide it. Until then it is PEAK_C below, the
--- one place to change it; the station's supervisor bounds it (max_c,
--- default 50 °C), and 48 °C is one of Staud's train temperatures (§6.1).
+-- temperature, §6.1) will provide it. It is PEAK_C below, the one place
+-- it is set: `qst run tsp_heat.lua --set peak_c=47.5 ...` gives it for a
+-- run; without that the default 48 °C (one of Staud's train temperatures,
+-- §6.1) is used. The station's supervisor bounds it either way (max_c,
+-- default 50 °C).
 
-local PEAK_C = 48.0        -- peak temperature, °C (calibration replaces this)
+local PEAK_C = qst.option("peak_c", 48.0) -- °C; calibration replaces the default
 local BASELINE_C = 40.0    -- between pulses: the TCS II's highest neutral
 local PULSES = 10
 local FREQUENCY_HZ = 0.4   -- one pulse every 2.5 s

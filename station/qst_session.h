@@ -50,6 +50,9 @@ struct qst_session_config {
 	 * (docs/timing.md): mlockall and SCHED_FIFO where permitted; what
 	 * was granted is recorded (QST_EVC_REALTIME). */
 	bool realtime;
+	/* Numbers given to the script (qst.option); each must be read. */
+	struct qst_script_option options[QST_SCRIPT_MAX_OPTIONS];
+	int n_options;
 };
 
 /* In real time, an emergency stop is noticed within this. */

@@ -1055,6 +1055,30 @@ static int api_waveform(lua_State *L)
 	return 0;
 }
 
+/* qst.option(name, default): the run's value, or the script's default. */
+static int api_option(lua_State *L)
+{
+	const char *fn = "qst.option";
+	struct qst_engine *e = api_enter(L, fn, false);
+	const char *key = check_text(L, 1, fn, "name");
+	for (const char *c = key; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_') || c - key >= 31)
+			return luaL_error(L, "%s: name '%s' must be up to 31 "
+					     "lower-case letters, digits or '_'",
+					  fn, key);
+	if (lua_type(L, 2) != LUA_TNUMBER)
+		return luaL_error(L, "%s: the default must be a number, got %s "
+				     "(a script states what it uses when the run "
+				     "gives nothing)", fn, luaL_typename(L, 2));
+	double v = lua_tonumber(L, 2);
+	if (e->host->option && e->host->option(e->user, key, &v) == 1)
+		lua_pushnumber(L, v);
+	else
+		lua_pushvalue(L, 2);
+	return 1;
+}
+
 /* ---------------------------------------------------------- qst.safety */
 
 static int compare_items(const void *a, const void *b)
@@ -1118,7 +1142,8 @@ static const luaL_Reg api_functions[] = {
 	{ "wur", api_wur },           { "vdt", api_vdt },
 	{ "ppt", api_ppt },           { "ask", api_ask },
 	{ "safety", api_safety },     { "pulse_train", api_pulse_train },
-	{ "waveform", api_waveform }, { NULL, NULL },
+	{ "waveform", api_waveform }, { "option", api_option },
+	{ NULL, NULL },
 };
 
 void qst_engine_open_api(lua_State *L)

@@ -1410,6 +1410,14 @@ static int host_declare(void *user, const struct qst_protocol_decl *decl,
 	if (s->cfg->realtime)
 		record_event(s, QST_EVC_REALTIME, QST_EVS_STATION, s->rt.fifo,
 			     s->rt.memory_locked, s->rt.what);
+	/* What the run gave the script (qst run --set), with the session. */
+	for (int i = 0; i < s->own.n_options; i++) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "option %s = %.17g", s->own.options[i].key,
+			 s->own.options[i].value);
+		record_event(s, QST_EVC_LOG, QST_EVS_OPERATOR, s->own.options[i].value,
+			     NAN, msg);
+	}
 	/* The device's own clamp is a second line behind the supervisor. */
 	ret = qst_station_thermal_max(s->st, s->cfg->limits.max_c);
 	return host_error(s, ret < 0 ? fail(s, ret, "thermode refused its maximum: %s",
@@ -1713,6 +1721,35 @@ static int host_safety(void *user, const struct qst_safety_params *p,
 					    qst_strerror(ret)) : QST_OK, errbuf, errlen);
 }
 
+static int host_option(void *user, const char *key, double *value)
+{
+	struct session *s = user;
+	for (int i = 0; i < s->own.n_options; i++) {
+		struct qst_script_option *o = &s->own.options[i];
+		if (strcmp(o->key, key) == 0) {
+			o->read = true;
+			*value = o->value;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* An option the script never read is most likely a typo: the run would
+ * go on with the script's default instead of the value meant. */
+static int check_options_read(struct session *s)
+{
+	for (int i = 0; i < s->own.n_options; i++)
+		if (!s->own.options[i].read) {
+			snprintf(s->sum->error, sizeof(s->sum->error),
+				 "option '%s' was given, but %s never reads it "
+				 "(qst.option)", s->own.options[i].key,
+				 s->cfg->protocol_path);
+			return QST_ERR_SCRIPT;
+		}
+	return QST_OK;
+}
+
 static const struct qst_script_host script_host = {
 	.safety = host_safety,
 	.declare = host_declare,
@@ -1732,6 +1769,7 @@ static const struct qst_script_host script_host = {
 	.ask = host_ask,
 	.pulse_train = host_pulse_train,
 	.waveform = host_waveform,
+	.option = host_option,
 };
 
 /* ----------------------------------------------------------- lifecycle */
@@ -1828,6 +1866,8 @@ int qst_session_run(const struct qst_session_config *cfg,
 		snprintf(summary->error, sizeof(summary->error),
 			 "%s never called qst.protocol{}", cfg->protocol_path);
 	}
+	if (ret == QST_OK && s->declared)
+		ret = check_options_read(s);
 	if (s->fault)
 		ret = s->fault; /* the fault ended the run, not the script */
 	summary->limits = s->own.limits;

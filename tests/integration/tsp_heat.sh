@@ -47,6 +47,33 @@ for _, k, peak, _ in peaks:
 print("tsp_heat: 10 pulses, 10 ratings, lateness stored, peaks", [round(p[2], 2) for p in peaks])
 PYEOF
 
+# The peak comes from the run when given (qst.option), and an option the
+# script never reads is refused before anything runs.
+expect_exit 0 "$QST" run "$QST_SRC/protocols/tsp_heat.lua" $ID --seed 1 \
+	--clock virtual --set peak_c=46.5 --out "$WORK/tsp465.h5"
+"$PY" - "$WORK/tsp465.h5" <<'PYEOF'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    codes = f["lookup/event_code_names"].asstr()[()][f["events/code"][()]]
+    v = f["events/value"][()]
+    msg = f["events/message"].asstr()[()]
+ramps = v[codes == "stim_ramp"]
+assert len(ramps) == 10 and np.all(ramps == 46.5), ramps
+assert "option peak_c = 46.5" in list(msg), "the option is not recorded"
+PYEOF
+expect_exit 3 "$QST" run "$QST_SRC/protocols/tsp_heat.lua" $ID --clock virtual \
+	--set peak=46.5 --out "$WORK/typo.h5"
+expect_err "option 'peak' was given, but .*tsp_heat.lua never reads it"
+[ ! -e "$WORK/typo.h5" ] || fail "a run with an unread option produced a file"
+
+# Every pulse goes through the supervisor.
+cat >"$WORK/over.lua" <<'LUA'
+qst.protocol{ name = "over", version = "1", devices = { "thermal" } }
+qst.pulse_train{ peak = 51, baseline = 40, frequency = 0.3, n = 3 }
+LUA
+expect_exit 3 "$QST" check "$WORK/over.lua"
+expect_err "target 51.0 degC is above the station maximum of 50.0 degC"
+
 # A short train on the real clock: the pacer's lateness is real.
 cat >"$WORK/short.lua" <<'LUA'
 qst.protocol{ name = "short train", version = "1", devices = { "thermal", "response" } }

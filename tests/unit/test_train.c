@@ -53,8 +53,19 @@ static int h_wave(void *user, const struct qst_waveform_params *p, char *e,
 	return QST_OK;
 }
 
+/* The run gives peak_c = 46.5 and nothing else. */
+static int h_option(void *user, const char *key, double *value)
+{
+	(void)user;
+	if (strcmp(key, "peak_c") != 0)
+		return 0;
+	*value = 46.5;
+	return 1;
+}
+
 static const struct qst_script_host host_ops = {
 	.declare = h_declare, .pulse_train = h_train, .waveform = h_wave,
+	.option = h_option,
 };
 
 static char err[1024];
@@ -135,6 +146,22 @@ static void test_lua_waveform(void **state)
 	assert_int_equal(run(&h, "qst.waveform{ { to = 45, duration = -1 } }"),
 			 QST_ERR_SCRIPT);
 	assert_int_equal(h.waves, 0);
+}
+
+static void test_lua_option(void **state)
+{
+	(void)state;
+	struct host h;
+	assert_int_equal(run(&h, "qst.pulse_train{ peak = qst.option('peak_c', 48) }"),
+			 QST_OK);
+	assert_true(h.train.peak_c == 46.5);
+	assert_int_equal(run(&h, "qst.pulse_train{ peak = qst.option('other', 47) }"),
+			 QST_OK);
+	assert_true(h.train.peak_c == 47.0);
+	assert_int_equal(run(&h, "qst.option('Peak', 1)"), QST_ERR_SCRIPT);
+	assert_non_null(strstr(err, "lower-case letters"));
+	assert_int_equal(run(&h, "qst.option('peak_c')"), QST_ERR_SCRIPT);
+	assert_non_null(strstr(err, "the default must be a number"));
 }
 
 /* --------------------------------------------------------- supervisor */
@@ -351,6 +378,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lua_pulse_train),
 		cmocka_unit_test(test_lua_waveform),
+		cmocka_unit_test(test_lua_option),
 		cmocka_unit_test(test_supervisor_waveform),
 		cmocka_unit_test(test_dose_waveform),
 		cmocka_unit_test(test_method_schedule_and_records),
