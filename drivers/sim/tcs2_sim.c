@@ -26,7 +26,7 @@
  *   after them (trailing bytes are gap G2).
  * - Waveforms (`Uw`, `Ue`): the header and its segments may arrive in
  *   any number of writes; a non-digit inside the segments drops the
- *   upload. With `Ue` on for a zone, `L` plays its profile: the first
+ *   upload and starts the next command. With `Ue` on for a zone, `L` plays its profile: the first
  *   segment from the plate's temperature at `L`, each straight to its end
  *   temperature in its duration, then the return to neutral at `R`, as
  *   after a ramp (the gaps of protocol.h). `C`, `V`, `D` are then unused.
@@ -523,12 +523,6 @@ static void run_command(struct qst_tcs2_sim *sim, const char *cmd)
 /* One `dddttt` of an upload; the last one installs the profile. */
 static void take_wave_digit(struct qst_tcs2_sim *sim, char c)
 {
-	if (c < '0' || c > '9') {
-		qst_dbg("waveform upload dropped at segment %d: '%c'",
-			sim->upload.n + 1, c);
-		sim->wave_expect = 0;
-		return;
-	}
 	sim->wave_seg[sim->wave_seg_len++] = c;
 	if (sim->wave_seg_len < QST_TCS2_WAVE_SEG_LEN)
 		return;
@@ -567,8 +561,15 @@ static void take_byte(void *arg, char c)
 {
 	struct qst_tcs2_sim *sim = arg;
 	if (sim->cmd_len == 0 && sim->wave_expect > 0) {
-		take_wave_digit(sim, c);
-		return;
+		if (c >= '0' && c <= '9') {
+			take_wave_digit(sim, c);
+			return;
+		}
+		/* Fewer segments than announced: the upload is dropped and
+		 * the byte is read as what it is, a new command. */
+		qst_dbg("waveform upload dropped at segment %d: '%c'",
+			sim->upload.n + 1, c);
+		sim->wave_expect = 0;
 	}
 	if (sim->cmd_len == 0 && !command_start(c))
 		return;

@@ -120,8 +120,8 @@ void qst_format_utc(int64_t utc_ns, char *buf, size_t len);
  * scheduler"). A plain clock_nanosleep wakes whenever the kernel gets
  * round to it -- tens of microseconds late on an idle machine, milliseconds
  * on a loaded one. The pacer sleeps until `margin` before the deadline,
- * then spins on the clock (yielding while far, pausing the CPU when near)
- * until the deadline itself. The margin adapts: it holds the peaks of how
+ * then spins on the clock (under SCHED_FIFO yielding while far; pausing
+ * the CPU) until the deadline itself. The margin adapts: it holds the peaks of how
  * late the coarse sleeps wake and lets them decay slowly, so the spin
  * stays short on a quiet machine and the deadline is still met on a busy
  * one. On a virtual clock a wait is an
@@ -142,7 +142,7 @@ struct qst_pacer {
 
 #define QST_PACER_MARGIN_NS (300 * INT64_C(1000))     /* default start */
 #define QST_PACER_MARGIN_MIN_NS (100 * INT64_C(1000))
-#define QST_PACER_MARGIN_MAX_NS (5 * QST_NS_PER_MS)
+#define QST_PACER_MARGIN_MAX_NS (5 * QST_NS_PER_MS) /* 1 ms without SCHED_FIFO */
 
 /* margin_ns 0: adaptive from the default; > 0: fixed at that margin. */
 void qst_pacer_init(struct qst_pacer *p, int64_t margin_ns);

@@ -277,6 +277,27 @@ static void test_waveform_bytes_and_refusals(void **state)
 	assert_memory_equal(got, "Ue00000C0400", 12);
 }
 
+/* An upload cut short: the next command is still read as one. */
+static void test_sim_short_upload(void **state)
+{
+	struct rig *r = *state;
+	static const char bytes[] = "Uw11111002050450N350E";
+	assert_int_equal(qst_dev_send(&r->dev, bytes, sizeof(bytes) - 1), QST_OK);
+	r->n_ev = 0;
+	rig_pump(r, r->now);
+	bool seen = false;
+	for (size_t i = 0; i < r->n_ev; i++)
+		if (r->ev[i].type == QST_EV_TEMPERATURE) {
+			assert_true(fabs(r->ev[i].u.temp.neutral_c - 35.0) < 1e-9);
+			seen = true;
+		}
+	assert_true(seen);
+	/* ...and no half-uploaded profile is played by `L` */
+	assert_int_equal(thermal(r)->ramp(&r->dev, 36.0, 5.0, 0.0, 5.0), QST_OK);
+	rig_run_until(r, r->now + 3 * SEC);
+	assert_false(qst_tcs2_sim_stimulating(r->sim));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +306,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sim_plays_waveform,
 						rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_waveform_bytes_and_refusals,
+						rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_sim_short_upload,
 						rig_setup, rig_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
