@@ -55,10 +55,14 @@ static void result_init(struct qst_result *r, enum qst_param p)
 }
 
 /* Aborted trials never count; a trial without a value is dropped loudly
- * so that FEW_TRIALS shows it rather than a NaN poisoning the mean. */
+ * so that FEW_TRIALS shows it rather than a NaN poisoning the mean.
+ * Presentations of an adaptive method are RT-exclusive single answers,
+ * not values of the DFNS procedure its references were collected with
+ * (qst-domain.md §7.1), so they never count either. */
 static bool trial_used(const struct qst_trial_view *t, enum qst_param test)
 {
-	if (t->test != test || (t->flags & QST_TRIAL_ABORTED))
+	if (t->test != test ||
+	    (t->flags & (QST_TRIAL_ABORTED | QST_TRIAL_ADAPTIVE)))
 		return false;
 	if (!isfinite(t->value)) {
 		qst_warn("%s trial %d has no value, left out",

@@ -144,7 +144,9 @@ const char *qst_quality_name(int q);
 #define QST_TRIAL_ABORTED          0x0004
 #define QST_TRIAL_NO_READBACK      0x0008 /* value is the commanded one */
 #define QST_TRIAL_OUT_OF_RANGE     0x0010 /* end point off the stimulus set (§2.4, §2.5) */
-#define QST_TRIAL_FLAG_BITS        5      /* bits named in /lookup/trial_flag_names */
+#define QST_TRIAL_ADAPTIVE         0x0020 /* a presentation of levels/staircase (§7.2, §7.3): not a DFNS value */
+#define QST_TRIAL_CATCH            0x0040 /* a null stimulus (§7.5); a press is a false alarm */
+#define QST_TRIAL_FLAG_BITS        7      /* bits named in /lookup/trial_flag_names */
 
 struct qst_subject {
 	char sex;          /* 'F' or 'M' */

@@ -267,9 +267,23 @@ struct qst_sync_ops {
 	 * Put code on the line now and 0x00 after pulse_ms (sent from the
 	 * driver's poll(), so the station's I/O loop times the reset).
 	 * Emits QST_EV_SYNC for the code and for the reset, each stamped
-	 * when its byte was written.
+	 * when its byte was written. A code sent while another is held
+	 * waits its turn (queued, never merged or dropped): see the driver
+	 * notes in docs/devices.md.
 	 */
 	int (*send)(struct qst_dev *dev, uint8_t code, int pulse_ms);
+};
+
+/* How a driver reaches its device on a real station. */
+enum qst_link_kind {
+	QST_LINK_SERIAL = 0,
+	QST_LINK_USB = 1,
+};
+
+struct qst_driver_link {
+	enum qst_link_kind kind;
+	struct qst_serial_params serial; /* SERIAL: the device's framing */
+	enum qst_usb_kind usb;           /* USB: the transfer framing */
 };
 
 struct qst_driver {
@@ -300,7 +314,13 @@ struct qst_driver {
 	 */
 	int64_t (*poll)(struct qst_dev *dev, int64_t now_ns);
 	const void *class_ops; /* struct qst_thermal_ops * or qst_response_ops * */
+	/* The port a real device of this kind sits on (station files may
+	 * override the baud rate where the device's is selectable). */
+	struct qst_driver_link link;
 };
+
+/* The role class a driver serves, by name: "thermal", "response", ... */
+const char *qst_dev_class_name(enum qst_dev_class cls);
 
 struct qst_dev_info {
 	char model[64];

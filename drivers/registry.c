@@ -15,18 +15,39 @@ extern const struct qst_driver qst_driver_tcs2;
 extern const struct qst_driver qst_driver_xid;
 extern const struct qst_driver qst_driver_mark10;
 extern const struct qst_driver qst_driver_fgen;
+extern const struct qst_driver qst_driver_evas;
+extern const struct qst_driver qst_driver_triggerbox;
+extern const struct qst_driver qst_driver_mmbts;
+extern const struct qst_driver qst_driver_hidpedal;
 
 static const struct qst_driver *const drivers[] = {
 	&qst_driver_tcs2,
 	&qst_driver_xid,
 	&qst_driver_mark10,
 	&qst_driver_fgen,
+	&qst_driver_evas,
+	&qst_driver_triggerbox,
+	&qst_driver_mmbts,
+	&qst_driver_hidpedal,
 	NULL,
 };
 
 const struct qst_driver *const *qst_drivers_list(void)
 {
 	return drivers;
+}
+
+const char *qst_dev_class_name(enum qst_dev_class cls)
+{
+	switch (cls) {
+	case QST_DEV_THERMAL: return "thermal";
+	case QST_DEV_RESPONSE: return "response";
+	case QST_DEV_PRESSURE: return "pressure";
+	case QST_DEV_VIBRATION: return "vibration";
+	case QST_DEV_RATING: return "rating";
+	case QST_DEV_SYNC: return "sync";
+	}
+	return "?";
 }
 
 const struct qst_driver *qst_driver_find(const char *name)

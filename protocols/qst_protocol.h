@@ -53,6 +53,70 @@ struct qst_tsl_params {
 	double isi_s;          /* at baseline before the first ramp, default 6 */
 };
 
+/* ------------------------------ adaptive thermal methods (issue 6) */
+
+/*
+ * How one yes/no thermal presentation of qst.levels{} / qst.staircase{}
+ * runs (qst-domain.md §7.2, §7.3, §7.5): rest at baseline for the ISI,
+ * ramp to the level, hold, return; a key press from the onset until
+ * window_s after the hold is a YES. Reaction-time exclusive: the level,
+ * not the temperature at the press, is the answer's value.
+ */
+struct qst_yesno_params {
+	int test;             /* enum qst_param: CDT, WDT, CPT, HPT */
+	int direction;        /* +1 heating, -1 cooling (from the test) */
+	double baseline_c;    /* default 32 */
+	double rate_c_s;      /* ramp to the level, default 1 */
+	double return_rate_c_s; /* default 1 detection, 5 pain */
+	double hold_s;        /* time at the level, default 1 */
+	double window_s;      /* answer window after the hold, default 2 */
+	double cutoff_c;      /* most intense level: 0 cooling, 50 heating */
+	double isi_s;         /* default 6 */
+	double isi_jitter_s;  /* default 2 */
+	double catch_p;       /* proportion of null stimuli, default 0 */
+	int max_trials;       /* presentations fed to the method, default 30 */
+};
+
+/* qst.levels{}: method of levels (§7.2). */
+struct qst_levels_params {
+	struct qst_yesno_params yn;
+	double start_c;       /* default baseline + direction × initial step */
+	double initial_step_c; /* default 4 */
+	double min_step_c;    /* default 0.25 */
+};
+
+/* qst.staircase{}: 1-up/n-down staircase (§7.3). */
+struct qst_staircase_params {
+	struct qst_yesno_params yn;
+	int n_down;           /* 1, 2 or 3, default 1 */
+	double start_c;       /* default baseline + direction × 4 step */
+	double step_c;        /* default 1 */
+	double min_step_c;    /* default = step (fixed steps) */
+	int reversals;        /* stop rule, default 8 */
+	int last_k;           /* threshold = mean of the last k, default 6 */
+	double floor_c;       /* least intense level, default the baseline */
+};
+
+/* qst.calibrate{}: rating-target ("Pain5") calibration (§7.3, §7.4). */
+struct qst_calibrate_params {
+	double baseline_c;    /* default 32 */
+	double start_c;       /* default 45 */
+	double step_c;        /* default 1 */
+	double target;        /* default 5 (nrs10) */
+	double tolerance;     /* |rating − target| <= tolerance, default 0 */
+	bool bracket;         /* stop between two ratings either side, default true */
+	int scale;            /* enum qst_rating_scale, default nrs10 */
+	double pulse_s;       /* time at the level, default 0.5 */
+	double rate_c_s;      /* default 10 */
+	double return_rate_c_s; /* default 10 */
+	double floor_c;       /* default 40 */
+	double ceiling_c;     /* default 50 (the supervisor may be lower) */
+	int max_pulses;       /* per calibration, default 15 */
+	int repeats;          /* default 2 */
+	double rest_s;        /* between repeats, default 90 */
+	double isi_s;         /* between pulses, default 10 */
+};
+
 /* ------------------------------------------- mechanical battery (issue 4) */
 
 /* Discrete stimulus sets (qst-domain.md §1.4). */
@@ -208,6 +272,17 @@ struct qst_script_host {
 	/* A single question: *value gets the answer (0/1, rating, x/8). */
 	int (*ask)(void *user, const char *text, int kind, double *value,
 		   char *errbuf, size_t errlen);
+	/* Issue 6: adaptive thermal methods. *threshold gets the estimate
+	 * (NaN when the run found none), *false_alarms the YES to null
+	 * stimuli; calibrate's *result is the mean calibrated level. */
+	int (*levels)(void *user, const struct qst_levels_params *p,
+		      double *threshold, int *false_alarms, char *errbuf,
+		      size_t errlen);
+	int (*staircase)(void *user, const struct qst_staircase_params *p,
+			 double *threshold, int *false_alarms, char *errbuf,
+			 size_t errlen);
+	int (*calibrate)(void *user, const struct qst_calibrate_params *p,
+			 double *result, char *errbuf, size_t errlen);
 	/* Seconds since session start, for scripts that pace themselves. */
 	double (*now)(void *user);
 	/* Tighten the station's limits for the rest of the run: all keys or
@@ -221,6 +296,9 @@ struct qst_script_host {
 			char *errbuf, size_t errlen);
 	/* qst.option(): 1 with *value set when the run gives key, else 0. */
 	int (*option)(void *user, const char *key, double *value);
+	/* Issue 5: a marker code (1..255) on the sync line for pulse_ms. */
+	int (*sync)(void *user, int code, int pulse_ms, char *errbuf,
+		    size_t errlen);
 };
 
 /* Resource limits of one script run. */

@@ -27,13 +27,6 @@ struct qst_probe {
 	double max_kpa;
 };
 
-/* The device of one role: driver "sim", or a real one on a port. */
-struct qst_role_config {
-	char driver[16];   /* "sim", "tcs2", "xid", "mark10", "fgen" */
-	char port[128];    /* serial device path, e.g. /dev/ttyACM0 */
-	char usb[64];      /* "VID:PID" or "VID:PID:serial", hex */
-};
-
 struct qst_config {
 	char name[64];
 	/* POSIX extended regular expression the subject ID must match, ""

@@ -16,7 +16,7 @@
 #include "qst_drivers.h"
 
 #define QST_SCHEMA_NAME "qst-session"
-#define QST_SCHEMA_VERSION "1.1.0"
+#define QST_SCHEMA_VERSION "1.2.0"
 
 /* Event codes: the /events/code column; names in /events/code_names. */
 enum qst_event_code {
@@ -48,15 +48,18 @@ enum qst_event_code {
 	QST_EVC_EMERGENCY_STOP = 24, /* message = who stopped and how */
 	QST_EVC_PAUSE = 25,        /* message = why */
 	QST_EVC_RESUME = 26,       /* the interrupted trial is repeated */
+	/* issue 5: sync out and rating slider markers */
+	QST_EVC_SYNC = 27,         /* value = code on the line (0: reset), value2 = pulse ms */
+	QST_EVC_RATING_MARKER = 28, /* message = the slider's token (L, C, R, 999) */
 	/* Issue 6: paced trains and waveforms (docs/hdf5-schema.md, "Pulse
 	 * trains"). A train's pulses follow its train_start, in order. */
-	QST_EVC_STIM_WAVEFORM = 27, /* value = hottest °C, value2 = segments */
-	QST_EVC_TRAIN_START = 28,  /* value = pulses, value2 = Hz; message = settings */
-	QST_EVC_PULSE = 29,        /* t = command time; value = pulse 1..n,
+	QST_EVC_STIM_WAVEFORM = 29, /* value = hottest °C, value2 = segments */
+	QST_EVC_TRAIN_START = 30,  /* value = pulses, value2 = Hz; message = settings */
+	QST_EVC_PULSE = 31,        /* t = command time; value = pulse 1..n,
 				    * value2 = lateness s (t - scheduled time) */
-	QST_EVC_PULSE_PEAK = 30,   /* value = pulse, value2 = peak measured °C */
-	QST_EVC_RATING = 31,       /* t = answer; value = pulse, value2 = NRS 0..100 */
-	QST_EVC_REALTIME = 32,     /* value = 1 if SCHED_FIFO, value2 = 1 if
+	QST_EVC_PULSE_PEAK = 32,   /* value = pulse, value2 = peak measured °C */
+	QST_EVC_RATING = 33,       /* t = answer; value = pulse, value2 = NRS 0..100 */
+	QST_EVC_REALTIME = 34,     /* value = 1 if SCHED_FIFO, value2 = 1 if
 				    * memory locked; message = what was granted */
 	QST_EVC_COUNT
 };
@@ -72,9 +75,15 @@ enum qst_event_source {
 	QST_EVS_OPERATOR = 5,    /* entered at the operator console */
 	QST_EVS_PARTICIPANT = 6, /* answered by the virtual participant */
 	QST_EVS_PRESSURE = 7,
+	QST_EVS_VIBRATION = 8,
+	QST_EVS_RATING = 9,
+	QST_EVS_SYNC = 10,
 	QST_EVS_COUNT
 };
 const char *qst_event_source_name(int source);
+
+/* Room for every numeric field of the participant profile. */
+#define QST_SIM_TRUTH_MAX 40
 
 struct qst_session_meta {
 	/* subject (pseudonym only, never a name) */
@@ -104,7 +113,7 @@ struct qst_session_meta {
 	struct {
 		char key[32];      /* e.g. "cdt_delta_c", "rt_mean_s" */
 		double value;
-	} sim_truth[24];
+	} sim_truth[QST_SIM_TRUTH_MAX];
 	char participant_profile[32]; /* "healthy", "" when not simulated */
 };
 
@@ -131,6 +140,14 @@ struct qst_pressure_sample {
 	int64_t t_ns;
 	double force_n;
 	double kpa;
+};
+
+/* One rating slider sample (issue 5), raw as it arrived: never resampled
+ * here (qst-domain.md §6.4 "Sampling"). */
+struct qst_rating_sample {
+	int64_t t_ns;
+	double value;  /* 0..100 over the configured full scale */
+	int32_t raw;   /* the number as the slider sent it */
 };
 
 struct qst_event_record {
@@ -181,6 +198,8 @@ int qst_recorder_temperature(struct qst_recorder *r,
 /* Buffered like temperature samples. */
 int qst_recorder_pressure(struct qst_recorder *r,
 			  const struct qst_pressure_sample *s);
+int qst_recorder_rating(struct qst_recorder *r,
+			const struct qst_rating_sample *s);
 int qst_recorder_event(struct qst_recorder *r,
 		       const struct qst_event_record *e);
 /* Journal the trial and everything buffered, fsync, append to HDF5, flush. */
@@ -205,6 +224,7 @@ struct qst_recover_report {
 	int events;
 	int samples;
 	int pressure_samples;
+	int rating_samples;
 	int devices;
 	bool complete;        /* the journal saw a clean close */
 	bool truncated_tail;  /* a torn last line was dropped */

@@ -21,6 +21,7 @@
 #include "qst_drivers.h"
 #include "qst_participant.h"
 #include "qst_sim.h"
+#include "qst_simrig.h"
 #include "qst_wirelog.h"
 
 /* ----------------------------------------------------------- event queue */
@@ -53,7 +54,22 @@ enum qst_role {
 	QST_ROLE_RESPONSE = 1,
 	QST_ROLE_PRESSURE = 2,
 	QST_ROLE_VIBRATION = 3,
+	QST_ROLE_RATING = 4,     /* continuous rating slider (eVAS) */
+	QST_ROLE_SYNC = 5,       /* TTL trigger box for EEG/fMRI markers */
 	QST_ROLE_COUNT
+};
+
+/*
+ * The device of one role (a station file's roles.ROLE): driver "sim" for
+ * the simulated one, "none" for no device, or a real driver on a serial
+ * port (by path or by "usb:VID:PID[:serial]") or a USB device ("VID:PID"
+ * or "VID:PID:serial", hex).
+ */
+struct qst_role_config {
+	char driver[16];   /* "sim", "none", "tcs2", "xid", ... */
+	char port[128];    /* serial device path, e.g. /dev/ttyACM0 */
+	char usb[64];      /* "VID:PID" or "VID:PID:serial", hex */
+	int baud;          /* serial: 0 for the driver's default */
 };
 
 struct qst_station_config {
@@ -69,10 +85,20 @@ struct qst_station_config {
 	struct qst_sim_fault faults[QST_ROLE_COUNT];
 	/* Borrowed: every device link is tapped into it, NULL for none. */
 	struct qst_wirelog *wirelog;
+	/* Per role; all zero (or all "sim") for the simulated station. A
+	 * real driver in any role makes a real station: then every role is
+	 * a real driver or "none" (the virtual participant can only feel a
+	 * simulated thermode), and the clock must be real. */
+	struct qst_role_config roles[QST_ROLE_COUNT];
 };
+
+/* True when cfg names a real driver for some role. */
+bool qst_station_config_is_real(const struct qst_station_config *cfg);
 
 /* The role's name: "thermal", "response", "pressure", "vibration". */
 const char *qst_role_name(enum qst_role role);
+/* The device class a role takes (a driver serves one class). */
+enum qst_dev_class qst_role_class(enum qst_role role);
 /* What the operator calls the device: "thermode", "response pad", ... */
 const char *qst_role_noun(enum qst_role role);
 /*
@@ -86,18 +112,15 @@ struct qst_station {
 	struct qst_clock clock;
 	struct qst_evq queue;
 	struct qst_dev dev[QST_ROLE_COUNT];
-	bool dev_open[QST_ROLE_COUNT];
+	bool dev_open[QST_ROLE_COUNT];        /* false: the station has none */
 	bool link_lost[QST_ROLE_COUNT];       /* reported once, then not read */
-	/* simulation (every station is simulated until the drivers issue) */
-	struct qst_tcs2_sim *tcs2_sim;
-	struct qst_xid_sim *xid_sim;
-	struct qst_mark10_sim *mark10_sim;
-	struct qst_fgen_sim *fgen_sim;
+	int wake_fd;                          /* eventfd: wake the I/O thread */
+	/* the simulated devices and participant; NULL for real devices */
+	struct qst_simrig *rig;
 	double probe_area_cm2;
 	double max_vpp;
 	int64_t poll_due[QST_ROLE_COUNT];     /* drivers that must be asked */
 	struct qst_wirelog *wirelog;          /* borrowed, or NULL */
-	struct qst_participant *participant;
 	/* guards devices, simulators and participant against the I/O thread */
 	pthread_mutex_t lock;
 	pthread_t io_thread;
@@ -106,10 +129,19 @@ struct qst_station {
 	int64_t last_pump_ns;
 };
 
-/* Build the simulated station, open and identify both devices. */
+/* Build the simulated station, open and identify every device. */
 int qst_station_open_simulated(const struct qst_station_config *cfg,
 			       struct qst_station **out, char *errbuf,
 			       size_t errlen);
+/*
+ * Open the station cfg describes: the simulated one, or real devices on
+ * their ports (QST_ERR_DEVICE/IO/NOTFOUND with errbuf naming the role,
+ * the driver and the port when one cannot be opened or does not identify).
+ */
+int qst_station_open(const struct qst_station_config *cfg,
+		     struct qst_station **out, char *errbuf, size_t errlen);
+/* Whether the station has a device in this role. */
+bool qst_station_has(const struct qst_station *st, enum qst_role role);
 void qst_station_close(struct qst_station *st);
 
 int64_t qst_station_now(struct qst_station *st);
@@ -145,6 +177,14 @@ int qst_station_vibration(struct qst_station *st, double hz,
 			  double amplitude_vpp, bool on);
 /* Lower the vibration ceiling (a protocol's qst.safety{}); never raises it. */
 void qst_station_tighten_vibration(struct qst_station *st, double max_vpp);
+/* Put a trigger code (1..255) on the sync line for pulse_ms, then 0x00;
+ * recorded as sync events. QST_ERR_NOTFOUND without a trigger box. */
+int qst_station_sync(struct qst_station *st, int code, int pulse_ms);
+/* A protocol that rates continuously: the virtual participant takes the
+ * simulated slider (a real one streams regardless). */
+void qst_station_rating_capture(struct qst_station *st, bool on);
+/* The rating slider's raw full scale (eVAS range, devices.md gap G5). */
+int qst_station_rating_scale(struct qst_station *st, int raw_full_scale);
 /* The simulated operator's hand on the algometer (simulated station only):
  * start pressing at rate kPa/s, or let go. */
 void qst_station_hand_press(struct qst_station *st, double rate_kpa_s);

@@ -283,4 +283,7 @@ const struct qst_driver qst_driver_fgen = {
 	.ready = fgen_ready,
 	.receive = fgen_receive,
 	.class_ops = &fgen_vibration_ops,
+	/* devices.md §5.1 and its USB-TMC note: bulk transfers through
+	 * libusb. (Older RS-232 generators, 8N2, are not wired up.) */
+	.link = { .kind = QST_LINK_USB, .usb = QST_USB_TMC },
 };

@@ -488,4 +488,7 @@ const struct qst_driver qst_driver_mark10 = {
 	.receive = mark10_receive,
 	.poll = mark10_poll,
 	.class_ops = &mark10_pressure_ops,
+	/* devices.md §4.1: 8N1; the baud is chosen in the gauge's menu (gap
+	 * G8), so the station file's `baud` must match it. */
+	.link = { .kind = QST_LINK_SERIAL, .serial = { 115200, 8, 'N', 1 } },
 };

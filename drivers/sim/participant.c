@@ -16,6 +16,45 @@
 #define PRESS_HOLD_NS (150 * QST_NS_PER_MS)
 /* Nobody answers faster than this (qst-domain.md §7.5 calls < 100 ms suspect). */
 #define RT_FLOOR_S 0.12
+#define HEAT_SEED_SALT UINT64_C(0x9e3779b97f4a7c15)
+/* Plate changes smaller than this are not a fall (the simulated plate
+ * settles exponentially; a real readback also jitters). */
+#define FALL_EPS_C 0.005
+/* A fall is over when the plate has not gone lower for this long. */
+#define FALL_PAUSE_NS (200 * QST_NS_PER_MS)
+/* A fall this large ends a pulse (temporal summation); smaller ones are
+ * the offset-analgesia step (qst-domain.md §6.4: 1 degC). */
+#define TS_PULSE_MIN_C 2.0
+
+/*
+ * Heat pain perception, updated at every plate observation (see
+ * qst_participant.h, docs/simulation.md). Kept apart from the threshold
+ * tasks: nothing here draws from the participant's main generator, so
+ * thresholds and presses are the same with or without it.
+ */
+struct heat {
+	struct qst_rng rng;    /* slider and heat-rating noise only */
+	bool felt;             /* a plate observation has been made */
+	int64_t t;             /* of the last observation */
+	double plate_c;
+	double u;              /* static pain / 100 at plate_c */
+	double pain;           /* felt pain, NRS 0..100 */
+	double peak;           /* peak felt pain since the last heat answer */
+	double windup;         /* temporal summation: pain x (1 + windup) */
+	double oa;             /* offset analgesia: pain x (1 - oa) */
+	/* The current fall of the plate, if any. */
+	bool falling;
+	double top_c, top_u;   /* where it started */
+	double low_c, low_u;   /* lowest so far */
+	int64_t low_t;
+	/* Remote conditioning (CPM). */
+	bool cond_on;
+	double cond_level;     /* intensity while on, at cond_t once off */
+	int64_t cond_t;        /* when it went off */
+	/* The slider. */
+	double slider;
+	int64_t slider_t;
+};
 
 struct qst_participant {
 	struct qst_participant_profile prof;
@@ -30,6 +69,7 @@ struct qst_participant {
 	double last_c;
 	bool have_last;
 	bool panicked;
+	struct heat heat;
 };
 
 /*
@@ -45,25 +85,47 @@ struct qst_participant {
  * near the DFNS reference means for a young adult's hand (§4.2). */
 #define MECH_NORMAL 0.8, 75.0, 0.08, 10.0, 1.3, 0.0, 2.5, 7.9, 370.0, 30.0
 
+/*
+ * Heat pain perception (issue 6), after the panic time: 50/100 point,
+ * slope, TS gain and time constant, CPM efficiency and time constant, OA
+ * depth and time constant, slider lag and noise. Healthy: a little
+ * temporal summation, CPM inhibits 30% (early CPM ~17 of NRS 60,
+ * qst-domain.md §6.3), offset analgesia; the thermal DFNS profiles keep
+ * it, with the 50 point 3 degC above their heat pain threshold.
+ */
+#define HEAT_DYN_HEALTHY 15.0, 0.2, 3.0, 0.30, 10.0, 0.40, 3.0, 0.7, 1.0
+#define HEAT_HEALTHY(p50) p50, HEAT_DYN_HEALTHY
+/* Sensitized: strong wind-up, no CPM, little offset analgesia (§6.1,
+ * §6.3, §6.4: patients show less OA and CPM, more TS). */
+#define HEAT_SENSITIZED 45.0, 15.0, 0.8, 4.0, 0.0, 10.0, 0.10, 3.0, 0.7, 1.0
+
 static const struct qst_participant_profile builtin_profiles[] = {
 	/* name, CDT, WDT, TSL, PHS p, CPT, HPT, detect sd, pain sd, RT, RT sd,
 	 * then MDT, MPT, spread, MPS r512, exponent, DMA, WUR, VDT, PPT, PPT sd,
-	 * panic time */
+	 * panic time, heat perception */
 	{ "healthy", 0.8, 1.6, 2.8, 0.0, 12.0, 44.0, 0.15, 0.8, 0.45, 0.08,
-	  MECH_NORMAL, NO_PANIC },
+	  MECH_NORMAL, NO_PANIC, HEAT_HEALTHY(47.0) },
 	{ "hyperalgesic", 0.8, 1.6, 2.8, 0.0, 28.5, 40.0, 0.15, 0.5, 0.45,
-	  0.08, MECH_NORMAL, NO_PANIC },
+	  0.08, MECH_NORMAL, NO_PANIC, HEAT_HEALTHY(43.0) },
 	/* Thermal and mechanical detection loss (L3G0). */
 	{ "hypoesthetic", 5.5, 9.0, 14.0, 0.67, 4.0, 48.0, 0.4, 0.6, 0.55,
-	  0.10, 64.0, 180.0, 0.08, 12.0, 1.0, 0.0, 2.5, 4.0, 520.0, 30.0, NO_PANIC },
+	  0.10, 64.0, 180.0, 0.08, 12.0, 1.0, 0.0, 2.5, 4.0, 520.0, 30.0, NO_PANIC,
+	  HEAT_HEALTHY(51.0) },
 	/* Mechanical hyperalgesia: low MPT, high MPS, allodynia, low PPT (L0G2). */
 	{ "mech-hyperalgesic", 0.8, 1.6, 2.8, 0.0, 12.0, 44.0, 0.15, 0.8, 0.45,
-	  0.08, 1.0, 10.0, 0.08, 85.0, 0.7, 25.0, 3.5, 7.9, 160.0, 15.0, NO_PANIC },
+	  0.08, 1.0, 10.0, 0.08, 85.0, 0.7, 25.0, 3.5, 7.9, 160.0, 15.0, NO_PANIC,
+	  HEAT_HEALTHY(47.0) },
+	/* Central sensitization for the paradigms beyond DFNS (§6): heat
+	 * pain from 42 degC, strong temporal summation, no CPM, little
+	 * offset analgesia; DFNS values otherwise as "healthy". */
+	{ "sensitized", 0.8, 1.6, 2.8, 0.0, 12.0, 42.0, 0.15, 0.8, 0.45, 0.08,
+	  MECH_NORMAL, NO_PANIC, HEAT_SENSITIZED },
 	/* Feels nothing and never presses: every ramp runs to its cut-off,
 	 * every series off the set, the algometer to its ceiling — the worst
 	 * case that qst check measures the stimulus dose against. */
 	{ "unresponsive", 99.0, 99.0, 99.0, 0.0, -99.0, 99.0, 0.0, 0.0, 0.45,
-	  0.08, 1e4, 1e4, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1e6, 0.0, NO_PANIC },
+	  0.08, 1e4, 1e4, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1e6, 0.0, NO_PANIC,
+	  HEAT_HEALTHY(100.0) },
 };
 
 #define N_PROFILES (sizeof(builtin_profiles) / sizeof(builtin_profiles[0]))
@@ -108,6 +170,11 @@ static const struct profile_field profile_fields[] = {
 	FIELD(wur_ratio, 0.1, 20.0),    FIELD(vdt_eighths, 0.0, 8.0),
 	FIELD(ppt_kpa, 20.0, 2000.0),   FIELD(pressure_sd_kpa, 0.0, 500.0),
 	FIELD(panic_at_s, 0.0, 86400.0),
+	FIELD(heat_p50_c, 32.0, 60.0),  FIELD(heat_slope, 1.0, 50.0),
+	FIELD(ts_gain, 0.0, 10.0),      FIELD(ts_tau_s, 0.1, 60.0),
+	FIELD(cpm_efficiency, -1.0, 1.0), FIELD(cpm_tau_s, 0.1, 600.0),
+	FIELD(oa_depth, 0.0, 1.0),      FIELD(oa_tau_s, 0.1, 60.0),
+	FIELD(rating_tau_s, 0.01, 10.0), FIELD(rating_sd, 0.0, 20.0),
 };
 #undef FIELD
 
@@ -189,6 +256,10 @@ int qst_participant_new(const struct qst_participant_profile *profile,
 	p->press = press;
 	p->press_user = press_user;
 	p->pending_ns = -1;
+	/* A stream of its own, so the slider can be sampled at any rate
+	 * without changing thresholds or presses (HEAT_SEED_SALT: any
+	 * constant that keeps the two streams apart). */
+	qst_rng_seed(&p->heat.rng, seed ^ HEAT_SEED_SALT);
 	*out = p;
 	return QST_OK;
 }
@@ -302,6 +373,195 @@ static void check_crossings(struct qst_participant *p, int64_t t, double c)
 		respond(p, crossing_time(t0, c0, t, c, p->level_c[1]), 1);
 }
 
+/* ------------------------------------------------------ heat perception */
+
+/*
+ * A Hill function of the temperature above the pain threshold: 0 at
+ * hpt_c, so the rating model and the threshold tasks agree on where pain
+ * starts, 50 at heat_p50_c, and saturating towards 100 as ratings do.
+ * Its slope at the 50 point is 100 n / (4 (p50 - hpt)).
+ */
+double qst_participant_profile_heat_pain(const struct qst_participant_profile *pr,
+					 double plate_c)
+{
+	double span = pr->heat_p50_c - pr->hpt_c;
+	if (span < 0.1)
+		span = 0.1;
+	double x = (plate_c - pr->hpt_c) / span;
+	if (!(x > 0))
+		return 0;
+	double xn = pow(x, 4.0 * pr->heat_slope * span / 100.0);
+	return 100.0 * xn / (1.0 + xn);
+}
+
+static double fade(double v, double dt_s, double tau_s)
+{
+	return dt_s > 0 ? v * exp(-dt_s / tau_s) : v;
+}
+
+/* The remote conditioning stimulus's strength at t (0..1). */
+static double conditioning(const struct qst_participant *p, int64_t t)
+{
+	const struct heat *h = &p->heat;
+	if (h->cond_on)
+		return h->cond_level;
+	return fade(h->cond_level, qst_ns_to_s(t - h->cond_t), p->prof.cpm_tau_s);
+}
+
+/* The slider moves towards the pain felt since the last observation. */
+static void slider_to(struct qst_participant *p, int64_t t)
+{
+	struct heat *h = &p->heat;
+	if (t <= h->slider_t)
+		return;
+	double dt = qst_ns_to_s(t - h->slider_t);
+	h->slider += (h->pain - h->slider) * (1.0 - exp(-dt / p->prof.rating_tau_s));
+	h->slider_t = t;
+}
+
+/*
+ * A fall of the plate while it hurts. Small falls (the 1 degC OA step)
+ * bring offset analgesia at once; a fall that ends a pulse is not offset
+ * analgesia (the stimulus is simply over), so it clears it.
+ */
+static void fall_lower(struct qst_participant *p, int64_t t, double c, double u)
+{
+	struct heat *h = &p->heat;
+	h->low_c = c;
+	h->low_u = u;
+	h->low_t = t;
+	double fall = h->top_c - c;
+	if (fall >= TS_PULSE_MIN_C)
+		h->oa = 0;
+	else if (h->top_u > 0 && p->prof.oa_depth * fmin(fall, 1.0) > h->oa)
+		h->oa = p->prof.oa_depth * fmin(fall, 1.0);
+}
+
+/* The fall is over: a pulse winds up what follows, counted from the end
+ * of its fall, whenever the fall was noticed to be over. */
+static void fall_end(struct qst_participant *p, int64_t t)
+{
+	struct heat *h = &p->heat;
+	h->falling = false;
+	if (h->top_c - h->low_c < TS_PULSE_MIN_C)
+		return;
+	h->windup += fade(p->prof.ts_gain * (h->top_u - h->low_u),
+			  qst_ns_to_s(t - h->low_t), p->prof.ts_tau_s);
+}
+
+static void track_fall(struct qst_participant *p, int64_t t, double c, double u)
+{
+	struct heat *h = &p->heat;
+	if (h->falling) {
+		if (c < h->low_c - FALL_EPS_C)
+			fall_lower(p, t, c, u);
+		else if (c > h->low_c + FALL_EPS_C || t - h->low_t >= FALL_PAUSE_NS)
+			fall_end(p, t);
+		return;
+	}
+	if (c < h->plate_c - FALL_EPS_C) {
+		h->falling = true;
+		h->top_c = h->plate_c;
+		h->top_u = h->u;
+		fall_lower(p, t, c, u);
+	}
+}
+
+static void heat_feel(struct qst_participant *p, int64_t t, double plate_c)
+{
+	const struct qst_participant_profile *pr = &p->prof;
+	struct heat *h = &p->heat;
+	double u = qst_participant_profile_heat_pain(pr, plate_c) / 100.0;
+	if (h->felt) {
+		double dt = qst_ns_to_s(t - h->t);
+		slider_to(p, t);
+		h->windup = fade(h->windup, dt, pr->ts_tau_s);
+		h->oa = fade(h->oa, dt, pr->oa_tau_s);
+		track_fall(p, t, plate_c, u);
+	} else {
+		h->slider_t = t;
+	}
+	double cpm = 1.0 - pr->cpm_efficiency * conditioning(p, t);
+	double pain = 100.0 * u * (1.0 + h->windup) * (1.0 - h->oa) * cpm;
+	h->pain = pain < 0 ? 0 : pain > 100 ? 100 : pain;
+	if (h->pain > h->peak)
+		h->peak = h->pain;
+	h->felt = true;
+	h->t = t;
+	h->plate_c = plate_c;
+	h->u = u;
+}
+
+double qst_participant_pain(const struct qst_participant *p)
+{
+	return p->heat.pain;
+}
+
+/* Rating noise, rounded to the integer scale: none while nothing hurts,
+ * the hand rests at 0. */
+static double scatter_rating(struct qst_participant *p, double r)
+{
+	if (r < 0.5)
+		return 0;
+	r = floor(qst_rng_normal(&p->heat.rng, r, p->prof.rating_sd) + 0.5);
+	return r < 0 ? 0 : r > 100 ? 100 : r;
+}
+
+double qst_participant_rating(struct qst_participant *p, int64_t t_ns)
+{
+	if (!p->heat.felt)
+		return 0;
+	slider_to(p, t_ns);
+	return scatter_rating(p, p->heat.slider);
+}
+
+/* What a subject asked "how painful was it?" answers: the worst since
+ * the last time they were asked. */
+static double heat_answer(struct qst_participant *p)
+{
+	double r = p->heat.peak;
+	p->heat.peak = p->heat.pain;
+	return scatter_rating(p, r);
+}
+
+void qst_participant_condition(struct qst_participant *p, int64_t t_ns,
+			       double intensity, bool on)
+{
+	struct heat *h = &p->heat;
+	if (on) {
+		h->cond_on = true;
+		h->cond_level = intensity < 0 ? 0 : intensity > 1 ? 1 : intensity;
+		return;
+	}
+	if (!h->cond_on)
+		return;
+	h->cond_on = false;
+	h->cond_t = t_ns;
+}
+
+/*
+ * Pulse j's fall ends ramp + hold after pulse k's peak is reached, minus
+ * (k - j) onsets: the wind-up it leaves at the peak of pulse k is
+ * ts_gain * du * exp(-((k - j) isi - ramp - hold) / tau).
+ */
+double qst_participant_profile_tsp_truth(const struct qst_participant_profile *pr,
+					 double base_c, double peak_c,
+					 double isi_s, double ramp_s,
+					 double hold_s, int n)
+{
+	double up = qst_participant_profile_heat_pain(pr, peak_c) / 100.0;
+	double ub = qst_participant_profile_heat_pain(pr, base_c) / 100.0;
+	if (peak_c - base_c < TS_PULSE_MIN_C)
+		return 0;
+	double d = exp(-isi_s / pr->ts_tau_s), sum = 0, dk = 1;
+	for (int k = 1; k < n; k++) {
+		dk *= d;
+		sum += dk;
+	}
+	return 100.0 * up * pr->ts_gain * (up - ub) *
+	       exp((ramp_s + hold_s) / pr->ts_tau_s) * sum;
+}
+
 static void panic_if_due(struct qst_participant *p, int64_t t_ns)
 {
 	if (p->panicked || p->prof.panic_at_s <= 0 ||
@@ -320,6 +580,7 @@ void qst_participant_feel(struct qst_participant *p, int64_t t_ns,
 			  double plate_c)
 {
 	panic_if_due(p, t_ns);
+	heat_feel(p, t_ns, plate_c);
 	/* The plate says nothing about a pressure task, and vice versa. */
 	if (p->task.kind == QST_TASK_PRESSURE_PAIN)
 		return;
@@ -395,7 +656,7 @@ static double tuning_fork_reading(struct qst_participant *p)
 enum { ANSWER_YESNO = 0, ANSWER_SHARP_BLUNT = 1, ANSWER_RATING = 2,
        ANSWER_EIGHTHS = 3 };
 /* Stimuli, as enum qst_stimulus in qst_methods.h. */
-enum { STIM_VONFREY = 1, STIM_PINPRICK = 2, STIM_COTTON_WISP = 3,
+enum { STIM_NONE = 0, STIM_VONFREY = 1, STIM_PINPRICK = 2, STIM_COTTON_WISP = 3,
        STIM_QTIP = 4, STIM_BRUSH = 5, STIM_PINPRICK_TRAIN = 6,
        STIM_TUNING_FORK = 7, STIM_SHAM_FORK = 8 };
 
@@ -403,6 +664,8 @@ static double rate_stimulus(struct qst_participant *p, int stimulus,
 			    double value)
 {
 	switch (stimulus) {
+	case STIM_NONE: /* a script's own question: the heat it just felt */
+		return heat_answer(p);
 	case STIM_PINPRICK:
 		return pinprick_rating(p, value);
 	case STIM_PINPRICK_TRAIN:

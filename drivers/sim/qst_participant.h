@@ -18,7 +18,7 @@
 #include "qst_core.h"
 
 struct qst_participant_profile {
-	char name[32];          /* "healthy", "hyperalgesic", ... */
+	char name[32];          /* "healthy", "sensitized", ... */
 	double cdt_delta_c;     /* cold detection: degrees below the adapted temperature */
 	double wdt_delta_c;     /* warm detection: degrees above */
 	double tsl_c;           /* difference limen during TSL alternations */
@@ -44,6 +44,32 @@ struct qst_participant_profile {
 	 * subject presses key 1 and holds it for PANIC_HOLD_S, as a subject
 	 * who wants everything stopped would. */
 	double panic_at_s;
+	/*
+	 * Heat pain perception (issue 6), the model behind the continuous
+	 * slider and the heat NRS ratings; docs/simulation.md has the
+	 * equations and the truths they give.
+	 */
+	double heat_p50_c;      /* plate rated 50/100 when held (0 at hpt_c) */
+	double heat_slope;      /* NRS points per degC at heat_p50_c */
+	/* Temporal summation, qst-domain.md §6.1: a pulse whose end lowers the
+	 * static pain by D (0..1) multiplies later pain by 1 + ts_gain * D,
+	 * fading with ts_tau_s, so only trains at >= ~0.33 Hz sum up. */
+	double ts_gain;
+	double ts_tau_s;
+	/* CPM, §6.3: fraction of heat pain removed during a remote
+	 * conditioning stimulus of intensity 1 (< 0 facilitates); the effect
+	 * fades with cpm_tau_s after the conditioning ends. */
+	double cpm_efficiency;
+	double cpm_tau_s;
+	/* Offset analgesia, §6.4: a fall of 1 degC that leaves the stimulus
+	 * painful removes this fraction of the pain on top of the fall's own
+	 * effect (pro rata for smaller falls), fading with oa_tau_s. */
+	double oa_depth;
+	double oa_tau_s;
+	/* The continuous (eVAS) slider: first-order lag, noise in NRS points
+	 * (also the scatter of heat NRS answers). */
+	double rating_tau_s;
+	double rating_sd;
 };
 #define QST_PARTICIPANT_PANIC_HOLD_S 3.0
 
@@ -117,5 +143,46 @@ double qst_participant_answer(struct qst_participant *p, int test,
 /* The algometer pressure felt at t_ns (kPa), like qst_participant_feel. */
 void qst_participant_feel_pressure(struct qst_participant *p, int64_t t_ns,
 				   double kpa);
+
+/*
+ * Heat pain (issue 6). Perception is built from the plate history given to
+ * qst_participant_feel; between two observations the plate is taken as
+ * constant. A heat rating asked through qst_participant_answer (kind
+ * rating, stimulus 0 = none, as a script's qst.ask gives) is the peak pain
+ * felt since the previous such answer, with rating_sd scatter.
+ */
+
+/* Static pain (NRS 0..100) of a plate held at plate_c: 0 up to hpt_c,
+ * 50 at heat_p50_c, heat_slope points per degC there. */
+double qst_participant_profile_heat_pain(const struct qst_participant_profile *pr,
+					 double plate_c);
+/* The model's pain now (NRS 0..100, no noise, no lag): the truth that
+ * the slider follows. */
+double qst_participant_pain(const struct qst_participant *p);
+/*
+ * The continuous slider position at t_ns (>= the last observation), an
+ * integer 0..100: the pain through a first-order lag of rating_tau_s plus
+ * rating_sd noise; it rests at 0 while nothing hurts. The noise comes
+ * from a generator of its own, so sampling the slider changes nothing
+ * else the participant does.
+ */
+double qst_participant_rating(struct qst_participant *p, int64_t t_ns);
+/*
+ * A remote conditioning stimulus (CPM), e.g. the operator-guided cold
+ * water bath: on at t_ns with intensity 0..1, or off (intensity ignored).
+ */
+void qst_participant_condition(struct qst_participant *p, int64_t t_ns,
+			       double intensity, bool on);
+/*
+ * The expected R_n - R_1 (NRS points) of a train of n identical pulses
+ * from base_c to peak_c, pulse onsets isi_s apart, rise and fall taking
+ * ramp_s each and the peak held hold_s, rated at their peak: the closed
+ * form of the temporal-summation model (docs/simulation.md), for tests
+ * and paradigm scripts to check against. Ignores the 100 ceiling.
+ */
+double qst_participant_profile_tsp_truth(const struct qst_participant_profile *pr,
+					 double base_c, double peak_c,
+					 double isi_s, double ramp_s,
+					 double hold_s, int n);
 
 #endif

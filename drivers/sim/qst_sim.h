@@ -138,6 +138,64 @@ int64_t qst_fgen_sim_next_due(const struct qst_fgen_sim *sim);
 double qst_fgen_sim_amplitude_vpp(const struct qst_fgen_sim *sim);
 double qst_fgen_sim_frequency_hz(const struct qst_fgen_sim *sim);
 
+/* ------------------------------------------ simulated QST.Lab eVAS slider */
+
+/*
+ * The slider streams a line every 1/rate_hz s with the rating the
+ * callback gives for that moment (0..100, scaled to 0..full_scale); NaN
+ * means nobody touches the slider and no line goes out. Nothing about the
+ * real rate or range is documented (devices.md §1.7, gap G5): 50 Hz and
+ * 0..100 are this simulator's choices.
+ */
+struct qst_evas_sim_config {
+	double rate_hz;         /* lines per second, default 50 */
+	int full_scale;         /* raw value for a rating of 100, default 100 */
+	const char *eol;        /* "\r\n" (default), "\r" or "\n" */
+	double (*rating)(void *user, int64_t t_ns); /* NULL: markers only */
+	void *user;
+};
+
+struct qst_evas_sim;
+
+int qst_evas_sim_new(int fd, const struct qst_evas_sim_config *cfg,
+		     int64_t t0_ns, struct qst_evas_sim **out);
+void qst_evas_sim_free(struct qst_evas_sim *sim);
+void qst_evas_sim_step(struct qst_evas_sim *sim, int64_t t_ns);
+int64_t qst_evas_sim_next_due(const struct qst_evas_sim *sim);
+/* Send a marker line at the next step: 'L', 'C', 'R', or 'S' for the
+ * `999` sentinel. QST_ERR_ARG for anything else. */
+int qst_evas_sim_marker(struct qst_evas_sim *sim, char marker);
+/* Stall, disconnect or garbage; lines due while stalled are lost. */
+int qst_evas_sim_set_fault(struct qst_evas_sim *sim,
+			   const struct qst_sim_fault *fault);
+
+/* ------------------------- simulated TTL trigger box (TriggerBox, MMBT-S) */
+
+/* A byte the host wrote, stamped with the step that read it. */
+struct qst_trigger_sim_byte {
+	int64_t t_ns;
+	uint8_t byte;
+};
+
+struct qst_trigger_sim;
+
+int qst_trigger_sim_new(int fd, int64_t t0_ns, struct qst_trigger_sim **out);
+void qst_trigger_sim_free(struct qst_trigger_sim *sim);
+void qst_trigger_sim_step(struct qst_trigger_sim *sim, int64_t t_ns);
+int64_t qst_trigger_sim_next_due(const struct qst_trigger_sim *sim);
+/* Everything written to the box so far, in order; the count. */
+size_t qst_trigger_sim_received(const struct qst_trigger_sim *sim,
+				const struct qst_trigger_sim_byte **bytes);
+/* The output level now: the last byte written (0 before any). */
+uint8_t qst_trigger_sim_level(const struct qst_trigger_sim *sim);
+/* The input port changes to state at t_ns; the box sends the state byte
+ * when stepped past t_ns (TriggerBox, devices.md §6). */
+int qst_trigger_sim_input(struct qst_trigger_sim *sim, int64_t t_ns,
+			  uint8_t state);
+/* Stall (bytes stay unread), disconnect or garbage (on the input line). */
+int qst_trigger_sim_set_fault(struct qst_trigger_sim *sim,
+			      const struct qst_sim_fault *fault);
+
 #define QST_SIM_NEVER INT64_MAX
 
 #endif

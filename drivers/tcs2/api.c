@@ -368,4 +368,6 @@ const struct qst_driver qst_driver_tcs2 = {
 	.ready = tcs2_ready,
 	.receive = tcs2_receive,
 	.class_ops = &tcs2_thermal_ops,
+	/* devices.md §1.2: 115200 8N1, no flow control (high). */
+	.link = { .kind = QST_LINK_SERIAL, .serial = { 115200, 8, 'N', 1 } },
 };

@@ -140,4 +140,7 @@ const struct qst_driver qst_driver_xid = {
 	.ready = xid_ready,
 	.receive = xid_receive,
 	.class_ops = &xid_response_ops,
+	/* devices.md §3.2: 115200 is the default of the selectable rates,
+	 * 8N1, no flow control (high). */
+	.link = { .kind = QST_LINK_SERIAL, .serial = { 115200, 8, 'N', 1 } },
 };

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "qst_adaptive.h"
 #include "qst_analysis.h"
 #include "qst_core.h"
 
@@ -40,6 +41,37 @@
 #define MAX_WAIT_S 3600.0
 
 #define HOST_ERRLEN 512
+
+/* qst-domain.md §7.2 (Pathway example): initial step 4, minimum 0.25 °C. */
+#define LEVELS_INITIAL_STEP_C 4.0
+#define LEVELS_MIN_STEP_C 0.25
+/* Our defaults for a yes/no presentation [D]: a 1 s plateau (§7.2 hold
+ * variant, trapezoid per Reulen §7.1) and 2 s to answer after it. */
+#define YESNO_HOLD_S 1.0
+#define YESNO_WINDOW_S 2.0
+#define YESNO_MAX_TRIALS 30
+#define MAX_YESNO_TRIALS 200
+#define MAX_HOLD_S 60.0
+#define MAX_WINDOW_S 30.0
+/* §7.5 leaves the proportion open; more than half null is no test. */
+#define MAX_CATCH_P 0.5
+/* §7.3: 1-up/1-down by default; reversals and last-k "commonly 6–8". */
+#define STAIR_STEP_C 1.0
+#define STAIR_REVERSALS 8
+#define STAIR_LAST_K 6
+/* §7.3 Pain5 (S21): 45 °C, ±1 °C, NRS 5/10, a 0.5 s pulse, twice, 90 s
+ * apart. Pulse rates, the ISI, floor and pulse cap are our choice [D]. */
+#define PAIN5_START_C 45.0
+#define PAIN5_STEP_C 1.0
+#define PAIN5_TARGET 5.0
+#define PAIN5_PULSE_S 0.5
+#define PAIN5_RATE_C_S 10.0
+#define PAIN5_REPEATS 2
+#define PAIN5_REST_S 90.0
+#define PAIN5_ISI_S 10.0
+#define PAIN5_FLOOR_C 40.0
+#define PAIN5_MAX_PULSES 15
+#define MAX_PULSES 50
 
 /* qst-domain.md §1.4, §2.4–§2.9 (DFNS mechanical defaults). */
 #define DFNS_SERIES_START_MN 16.0
@@ -110,6 +142,23 @@ static const char *const train_keys[] = {
 	"rate_after", "site", NULL,
 };
 static const char *const segment_keys[] = { "to", "rate", "duration", NULL };
+/* Issue 6: the adaptive thermal methods share the presentation keys. */
+#define YESNO_KEYS "test", "baseline", "rate", "return_rate", "hold", \
+	"window", "cutoff", "isi", "isi_jitter", "catch", "max_trials"
+static const char *const levels_keys[] = {
+	YESNO_KEYS, "start", "step", "min_step", NULL,
+};
+static const char *const staircase_keys[] = {
+	YESNO_KEYS, "down", "start", "step", "min_step", "reversals", "last",
+	"floor", NULL,
+};
+static const char *const calibrate_keys[] = {
+	"baseline", "start", "step", "target", "tolerance", "bracket",
+	"scale", "pulse", "rate", "return_rate", "floor", "ceiling",
+	"max_pulses", "repeats", "rest", "isi", NULL,
+};
+/* Order = enum qst_rating_scale. */
+static const char *const scale_names[] = { "nrs100", "nrs10", NULL };
 /* Order = enum qst_out_of_range. */
 static const char *const out_of_range_names[] = { "clamp", "next", NULL };
 /* Order = enum qst_answer_kind. */
@@ -117,7 +166,7 @@ static const char *const answer_names[] = {
 	"yesno", "sharpblunt", "rating", "eighths", NULL,
 };
 static const char *const device_classes[] = {
-	"thermal", "response", "pressure", "vibration", NULL,
+	"thermal", "response", "pressure", "vibration", "rating", "sync", NULL,
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -552,6 +601,29 @@ static int api_wait(lua_State *L)
 	return 0;
 }
 
+/* qst.sync(code [, pulse_ms]): an EEG/fMRI marker (devices.md §6); the
+ * pulse must last at least 2 samples of the recorder: 10 ms by default. */
+static int api_sync(lua_State *L)
+{
+	const char *fn = "qst.sync";
+	struct qst_engine *e = api_enter(L, fn, true);
+	require_device(L, e, fn, "sync");
+	lua_Integer code = luaL_checkinteger(L, 1);
+	lua_Integer pulse = luaL_optinteger(L, 2, 10);
+	if (code < 1 || code > 255)
+		return luaL_error(L, "%s: code %I is out of range (allowed: 1 "
+				  "to 255; 0 is the line at rest)", fn, code);
+	if (pulse < 1 || pulse > 10000)
+		return luaL_error(L, "%s: pulse %I ms is out of range (allowed: "
+				  "1 to 10000 ms)", fn, pulse);
+	if (!e->host->sync)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->sync(e->user, (int)code, (int)pulse, err,
+					    sizeof(err)), err);
+	return 0;
+}
+
 static int api_now(lua_State *L)
 {
 	struct qst_engine *e = api_enter(L, "qst.now", false);
@@ -709,6 +781,221 @@ static int api_tsl(lua_State *L)
 	host_result(L, e, fn, e->host->tsl(e->user, &p, err, sizeof(err)),
 		    err);
 	return 0;
+}
+
+/* ------------------------------------ adaptive thermal methods (issue 6) */
+
+static void range_error(const struct fields *f, const char *what)
+{
+	luaL_error(f->L, "%s: %s", f->fn, what);
+}
+
+/* The presentation settings shared by qst.levels{} and qst.staircase{}. */
+static void yesno_read(const struct fields *f, struct qst_yesno_params *p)
+{
+	/* Same test, baseline, rates and cut-off rules as qst.limits{}. */
+	p->test = limits_test(f);
+	bool cooling = p->test == QST_CDT || p->test == QST_CPT;
+	bool pain = p->test == QST_CPT || p->test == QST_HPT;
+	p->direction = cooling ? -1 : +1;
+	p->baseline_c = field_number(f, "baseline", DFNS_BASELINE_C,
+				     temperature_range);
+	p->rate_c_s = field_number(f, "rate", DFNS_RATE_C_S, rate_range);
+	p->return_rate_c_s = field_number(
+		f, "return_rate",
+		pain ? DFNS_RETURN_PAIN_C_S : DFNS_RETURN_DETECTION_C_S,
+		rate_range);
+	p->cutoff_c = field_number(f, "cutoff",
+				   cooling ? DFNS_CUTOFF_COLD_C :
+					     DFNS_CUTOFF_HOT_C,
+				   temperature_range);
+	p->hold_s = field_number(f, "hold", YESNO_HOLD_S,
+				 (struct range){ 0.0, MAX_HOLD_S, false, "s" });
+	p->window_s = field_number(f, "window", YESNO_WINDOW_S,
+				   (struct range){ 0.0, MAX_WINDOW_S, true, "s" });
+	p->isi_s = field_number(f, "isi", DFNS_ISI_S, isi_range);
+	p->isi_jitter_s = field_number(f, "isi_jitter", DFNS_ISI_JITTER_S,
+				       isi_range);
+	p->catch_p = field_number(f, "catch", 0.0,
+				  (struct range){ 0.0, MAX_CATCH_P, false,
+						  "(proportion)" });
+	p->max_trials = field_integer(f, "max_trials", YESNO_MAX_TRIALS, 1,
+				      MAX_YESNO_TRIALS);
+	if (cooling ? p->cutoff_c >= p->baseline_c : p->cutoff_c <= p->baseline_c)
+		range_error(f, cooling ? "cutoff must be below the baseline for "
+					 "a cooling test" :
+					 "cutoff must be above the baseline for "
+					 "a heating test");
+}
+
+/* A level strictly past the baseline and not past the cut-off. */
+static double field_level_c(const struct fields *f, const char *key,
+			    double def, const struct qst_yesno_params *p)
+{
+	double v = field_number(f, key, def, temperature_range);
+	double from = p->direction * (v - p->baseline_c);
+	double to = p->direction * (p->cutoff_c - v);
+	if (!(from > 0.0) || to < 0.0) {
+		char msg[192];
+		snprintf(msg, sizeof(msg),
+			 "%s = %g °C must lie %s the baseline %g °C and not "
+			 "beyond the cutoff %g °C",
+			 key, v, p->direction > 0 ? "above" : "below",
+			 p->baseline_c, p->cutoff_c);
+		range_error(f, msg);
+	}
+	return v;
+}
+
+static const struct range step_range = { 0.0, 20.0, true, "°C" };
+
+static void levels_read(const struct fields *f, struct qst_levels_params *p)
+{
+	yesno_read(f, &p->yn);
+	p->initial_step_c = field_number(f, "step", LEVELS_INITIAL_STEP_C,
+					 step_range);
+	p->min_step_c = field_number(f, "min_step", LEVELS_MIN_STEP_C,
+				     step_range);
+	if (p->min_step_c > p->initial_step_c)
+		range_error(f, "min_step must not exceed step");
+	/* §7.2: the first level is one initial step from the baseline. */
+	double start = p->yn.baseline_c + p->yn.direction * p->initial_step_c;
+	p->start_c = field_level_c(f, "start", start, &p->yn);
+}
+
+static void staircase_read(const struct fields *f,
+			   struct qst_staircase_params *p)
+{
+	yesno_read(f, &p->yn);
+	p->n_down = field_integer(f, "down", 1, 1, 3);
+	p->step_c = field_number(f, "step", STAIR_STEP_C, step_range);
+	p->min_step_c = field_number(f, "min_step", p->step_c, step_range);
+	if (p->min_step_c > p->step_c)
+		range_error(f, "min_step must not exceed step (equal = fixed "
+			       "steps)");
+	p->reversals = field_integer(f, "reversals", STAIR_REVERSALS, 1,
+				     QST_STAIRCASE_MAX_REVERSALS);
+	int last = STAIR_LAST_K < p->reversals ? STAIR_LAST_K : p->reversals;
+	p->last_k = field_integer(f, "last", last, 1, p->reversals);
+	p->floor_c = field_number(f, "floor", p->yn.baseline_c,
+				  temperature_range);
+	double start = p->yn.baseline_c + p->yn.direction * 4.0 * p->step_c;
+	p->start_c = field_level_c(f, "start", start, &p->yn);
+	double floor_in = p->yn.direction * (p->start_c - p->floor_c);
+	double floor_base = p->yn.direction * (p->floor_c - p->yn.baseline_c);
+	if (floor_in < 0.0 || floor_base < 0.0)
+		range_error(f, "floor must lie between the baseline and start");
+}
+
+static void calibrate_read(const struct fields *f,
+			   struct qst_calibrate_params *p)
+{
+	p->baseline_c = field_number(f, "baseline", DFNS_BASELINE_C,
+				     temperature_range);
+	p->start_c = field_number(f, "start", PAIN5_START_C, temperature_range);
+	p->step_c = field_number(f, "step", PAIN5_STEP_C, step_range);
+	p->scale = field_choice(f, "scale", QST_SCALE_NRS10, scale_names);
+	double top = qst_rating_scale_max(p->scale);
+	p->target = field_number(f, "target", PAIN5_TARGET,
+				 (struct range){ 0.0, top, false, "(rating)" });
+	p->tolerance = field_number(f, "tolerance", 0.0,
+				    (struct range){ 0.0, top, false,
+						    "(rating)" });
+	p->bracket = field_boolean(f, "bracket", true);
+	p->pulse_s = field_number(f, "pulse", PAIN5_PULSE_S,
+				  (struct range){ 0.0, MAX_HOLD_S, false, "s" });
+	p->rate_c_s = field_number(f, "rate", PAIN5_RATE_C_S, rate_range);
+	p->return_rate_c_s = field_number(f, "return_rate", PAIN5_RATE_C_S,
+					  rate_range);
+	p->floor_c = field_number(f, "floor", PAIN5_FLOOR_C, temperature_range);
+	p->ceiling_c = field_number(f, "ceiling", DFNS_CUTOFF_HOT_C,
+				    temperature_range);
+	p->max_pulses = field_integer(f, "max_pulses", PAIN5_MAX_PULSES, 1,
+				      MAX_PULSES);
+	p->repeats = field_integer(f, "repeats", PAIN5_REPEATS, 1,
+				   MAX_REPETITIONS);
+	p->rest_s = field_number(f, "rest", PAIN5_REST_S, isi_range);
+	p->isi_s = field_number(f, "isi", PAIN5_ISI_S, isi_range);
+	if (!(p->baseline_c < p->floor_c && p->floor_c <= p->start_c &&
+	      p->start_c <= p->ceiling_c))
+		range_error(f, "need baseline < floor <= start <= ceiling");
+}
+
+/* A threshold or level as the script sees it: a number, or nil. */
+static void push_level(lua_State *L, double v)
+{
+	if (isfinite(v))
+		lua_pushnumber(L, v);
+	else
+		lua_pushnil(L);
+}
+
+static int api_levels(lua_State *L)
+{
+	const char *fn = "qst.levels";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, levels_keys, false);
+	struct qst_levels_params p;
+	memset(&p, 0, sizeof(p));
+	levels_read(&f, &p);
+	require_device(L, e, fn, "thermal");
+	require_device(L, e, fn, "response");
+	if (!e->host->levels)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	double threshold = NAN;
+	int false_alarms = 0;
+	host_result(L, e, fn,
+		    e->host->levels(e->user, &p, &threshold, &false_alarms,
+				    err, sizeof(err)),
+		    err);
+	push_level(L, threshold);
+	lua_pushinteger(L, false_alarms);
+	return 2;
+}
+
+static int api_staircase(lua_State *L)
+{
+	const char *fn = "qst.staircase";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, staircase_keys, false);
+	struct qst_staircase_params p;
+	memset(&p, 0, sizeof(p));
+	staircase_read(&f, &p);
+	require_device(L, e, fn, "thermal");
+	require_device(L, e, fn, "response");
+	if (!e->host->staircase)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	double threshold = NAN;
+	int false_alarms = 0;
+	host_result(L, e, fn,
+		    e->host->staircase(e->user, &p, &threshold, &false_alarms,
+				       err, sizeof(err)),
+		    err);
+	push_level(L, threshold);
+	lua_pushinteger(L, false_alarms);
+	return 2;
+}
+
+static int api_calibrate(lua_State *L)
+{
+	const char *fn = "qst.calibrate";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, calibrate_keys, true);
+	struct qst_calibrate_params p;
+	memset(&p, 0, sizeof(p));
+	calibrate_read(&f, &p);
+	require_device(L, e, fn, "thermal");
+	if (!e->host->calibrate)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	double result = NAN;
+	host_result(L, e, fn,
+		    e->host->calibrate(e->user, &p, &result, err, sizeof(err)),
+		    err);
+	push_level(L, result);
+	return 1;
 }
 
 /* --------------------------------------------- mechanical test methods */
@@ -1143,6 +1430,9 @@ static const luaL_Reg api_functions[] = {
 	{ "ppt", api_ppt },           { "ask", api_ask },
 	{ "safety", api_safety },     { "pulse_train", api_pulse_train },
 	{ "waveform", api_waveform }, { "option", api_option },
+	{ "safety", api_safety },     { "levels", api_levels },
+	{ "staircase", api_staircase }, { "calibrate", api_calibrate },
+	{ "sync", api_sync },
 	{ NULL, NULL },
 };
 

@@ -36,8 +36,6 @@ const char *qst_stimulus_name(int stimulus)
 		return "tuning fork";
 	case QST_STIM_SHAM_FORK:
 		return "sham fork";
-	case QST_STIM_HEAT_PULSE:
-		return "heat pulse";
 	default:
 		return "unknown stimulus";
 	}

@@ -34,7 +34,6 @@ enum qst_stimulus {
 	QST_STIM_PINPRICK_TRAIN = 6, /* value = force mN, train of 10 */
 	QST_STIM_TUNING_FORK = 7,  /* 64 Hz Rydel-Seiffer */
 	QST_STIM_SHAM_FORK = 8,    /* non-vibrating catch fork (§7.5) */
-	QST_STIM_HEAT_PULSE = 9,   /* value = peak °C, one pulse of a train (§6.1) */
 	QST_STIM_COUNT
 };
 const char *qst_stimulus_name(int stimulus);
@@ -244,6 +243,52 @@ double qst_ppt_rate_kpa_s(const double *t_s, const double *kpa, size_t n);
  */
 int qst_method_pulse_train(const struct qst_rig_ops *ops, void *rig,
 			   const struct qst_pulse_train_params *p);
+
+/*
+ * Issue 6: adaptive thermal methods, reaction-time exclusive (qst-domain.md
+ * §7.2, §7.3), with optional null stimuli (§7.5). The decision cores are
+ * in qst_adaptive.h; these runners present what they choose.
+ *
+ * One trial row per presentation, flagged QST_TRIAL_ADAPTIVE (analysis
+ * leaves such rows out of the DFNS parameter: an RT-exclusive threshold
+ * is not comparable to the DFNS references, §7.1): repetition = the
+ * presentation's number in the run, value_commanded = the level (the
+ * baseline for a null stimulus, also flagged QST_TRIAL_CATCH),
+ * value_measured = the readback at the end of the hold, t_response_ns /
+ * key / latency_s = the press (-1 / -1 / NaN for a NO), cutoff_c = the
+ * most intense level allowed. A YES to a null stimulus is a false alarm,
+ * flagged QST_TRIAL_RESPONSE_SUSPECT. The estimate is recorded as a
+ * QST_EVC_LOG event (value = threshold, value2 = false alarms).
+ */
+struct qst_adaptive_result {
+	double threshold;     /* NaN when the run found none */
+	unsigned end;         /* QST_ADAPT_END_* */
+	int presentations;    /* answers fed to the method */
+	int n_catch;          /* null stimuli presented */
+	int false_alarms;
+};
+
+/* catch_seed draws the null-stimulus schedule (record it). */
+int qst_method_levels(const struct qst_rig_ops *ops, void *rig,
+		      const struct qst_levels_params *p, uint64_t catch_seed,
+		      struct qst_adaptive_result *out);
+int qst_method_staircase(const struct qst_rig_ops *ops, void *rig,
+			 const struct qst_staircase_params *p,
+			 uint64_t catch_seed, struct qst_adaptive_result *out);
+
+/*
+ * §7.3 "Pain5": p->repeats calibrations from p->start_c, p->rest_s apart;
+ * each pulse ramps to the level, holds p->pulse_s, returns, and the
+ * rating is asked through ops->ask (recorded there as QST_EVC_STIMULUS:
+ * value2 = the rating, the message names the level and the scale; the
+ * pulse itself is the STIM_RAMP event before it). No
+ * trial rows: the calibration is not a DFNS parameter. *result = the mean
+ * of the calibrations that reached the target, NaN if none did; each
+ * outcome is a QST_EVC_LOG event. QST_METHOD_NOT_DONE when the operator
+ * ended it.
+ */
+int qst_method_calibrate(const struct qst_rig_ops *ops, void *rig,
+			 const struct qst_calibrate_params *p, double *result);
 
 /* TSL quality of a response key: 1 cold, 2 warm, 3 hot, 4 burning. */
 int qst_quality_from_key(int key);

@@ -127,9 +127,12 @@ static int rate_pulse(const struct qst_rig_ops *ops, void *rig,
 	char text[192];
 	snprintf(text, sizeof(text), "pulse %d/%d%s%s: pain rating 0-100?",
 		 pl->k, p->pulses, p->site_text[0] ? " at " : "", p->site_text);
+	/* Stimulus "none": the rating is of what the thermode did, as for a
+	 * script's own qst.ask (the virtual participant answers with the
+	 * most pain it felt since its last answer: this pulse). */
 	struct qst_question q = {
 		.test = -1, .kind = QST_ANSWER_RATING, .text = text,
-		.stimulus = QST_STIM_HEAT_PULSE, .stimulus_value = p->peak_c,
+		.stimulus = QST_STIM_NONE, .stimulus_value = p->peak_c,
 	};
 	struct qst_answer a;
 	int ret = ops->ask_by ? ops->ask_by(rig, &q, &a, deadline_ns) :

@@ -38,10 +38,11 @@ int qst_cli_config(int argc, char **argv)
 		}
 	}
 	qst_config_print(&conf, stdout);
-	for (int r = 0; r < QST_ROLE_COUNT; r++)
-		if (strcmp(conf.roles[r].driver, "sim") != 0)
-			fprintf(stderr, "qst: note: roles.%s uses driver %s, which "
-				"qst run refuses until real ports are built (issue 5)\n",
-				qst_role_name((enum qst_role)r), conf.roles[r].driver);
+	struct qst_station_config st = { 0 };
+	memcpy(st.roles, conf.roles, sizeof(st.roles));
+	if (qst_station_config_is_real(&st))
+		fprintf(stderr, "qst: note: a station of real devices: qst run "
+			"opens their ports (qst devices --probe checks them); "
+			"qst check dry-runs on the simulated devices\n");
 	return QST_EXIT_OK;
 }

@@ -59,7 +59,8 @@ static const char run_help[] =
 	"                       built-in ones), subject-ID rule, probe, devices\n"
 	"                       (docs/station-config.md; check it: qst config FILE)\n"
 	"  --clock virtual|real virtual time (default) runs as fast as the host can;\n"
-	"                       real runs at wall-clock pace\n"
+	"                       real runs at wall-clock pace (the default, and the\n"
+	"                       only choice, for a station of real devices)\n"
 	"  --set NAME=NUMBER    a number for the script's qst.option(NAME, default),\n"
 	"                       e.g. --set peak_c=47.5 (repeatable; each must be read)\n"
 	"  --realtime           lock memory and pace trains at SCHED_FIFO priority\n"
@@ -67,7 +68,8 @@ static const char run_help[] =
 	"                       docs/timing.md)\n"
 	"  --seed N             seed of the simulation (default: from the time)\n"
 	"  --participant NAME   virtual participant: healthy (default),\n"
-	"                       hyperalgesic, hypoesthetic or mech-hyperalgesic\n"
+	"                       hyperalgesic, hypoesthetic, mech-hyperalgesic or\n"
+	"                       sensitized (TS, CPM, OA: docs/simulation.md)\n"
 	"  --participant-set K=V[,K=V]  override participant values, e.g. hpt_c=41\n"
 	"  --thermode-area CM2  contact area stored with the data (default 9)\n"
 	"  --wire-log FILE      write every byte exchanged with the devices to FILE,\n"
@@ -108,7 +110,7 @@ struct run_options {
 	double stop_hold_s;
 	const char *wire_log;
 	struct qst_sim_fault faults[QST_ROLE_COUNT];
-	bool overwrite, skip_check, seed_given, realtime;
+	bool overwrite, skip_check, seed_given, clock_given, realtime;
 	struct qst_script_option options[QST_SCRIPT_MAX_OPTIONS];
 	int n_options;
 	enum qst_clock_mode clock;
@@ -284,6 +286,7 @@ static int take_station_option(struct run_options *o, int opt, const char *arg)
 		o->station = strcmp(arg, "simulated") != 0 ? arg : NULL;
 		return 0;
 	case OPT_CLOCK:
+		o->clock_given = true;
 		if (!strcmp(arg, "virtual"))
 			o->clock = QST_CLOCK_VIRTUAL;
 		else if (!strcmp(arg, "real"))
@@ -467,6 +470,10 @@ static int build_config(const struct run_options *o, bool for_run,
 		qst_cli_error("--station %s: %s", o->station, err);
 		return QST_EXIT_PROTOCOL;
 	}
+	/* Real devices live in real time: their clock unless told otherwise
+	 * (and then the station refuses, saying why). */
+	if (qst_station_config_is_real(&cfg->station) && !o->clock_given)
+		cfg->station.clock_mode = QST_CLOCK_REAL;
 	cfg->script_limits.memory_bytes = QST_SCRIPT_DEFAULT_MEMORY;
 	cfg->script_limits.instructions = QST_SCRIPT_DEFAULT_INSTRUCTIONS;
 	return -1;
@@ -589,6 +596,7 @@ static int simulate(const struct qst_session_config *base,
 		cfg.station.participant = *who;
 	/* The check is of the script: healthy devices, nothing logged. */
 	memset(cfg.station.faults, 0, sizeof(cfg.station.faults));
+	memset(cfg.station.roles, 0, sizeof(cfg.station.roles));
 	cfg.station.wirelog = NULL;
 	return qst_session_run(&cfg, sum);
 }

@@ -27,6 +27,9 @@ static const char usage_text[] =
 	"  recover FILE.h5.journal\n"
 	"                     rebuild a session file from its crash journal\n"
 	"  config [FILE.lua]  check a station file, print the effective station\n"
+	"  simulate tcs2|mark10|xid|evas|trigger [--seed N] [--fault KIND@S[:ARG]]\n"
+	"                     serve a simulated device on a pseudo-terminal and\n"
+	"                     print its path (docs/serial.md)\n"
 	"\n"
 	"`qst <command> --help` describes a command's options.\n"
 	"Environment: QST_LOG=error|warn|info|debug|spew sets the log level;\n"
@@ -106,6 +109,8 @@ int main(int argc, char **argv)
 		return qst_cli_config(argc - 1, argv + 1);
 	if (!strcmp(cmd, "recover"))
 		return qst_cli_recover(argc - 1, argv + 1);
+	if (!strcmp(cmd, "simulate"))
+		return qst_cli_simulate(argc - 1, argv + 1);
 	qst_cli_error("unknown command '%s' (try qst --help)", cmd);
 	return QST_EXIT_USAGE;
 }

@@ -40,12 +40,7 @@ static const char *const lab_keys[] = { "subject_pattern", "subject_hint", NULL 
 static const char *const limits_keys[] = { "thermal", "pressure", "vibration", NULL };
 static const char *const pressure_keys[] = { "probe", "probes", NULL };
 static const char *const probe_keys[] = { "area_cm2", "max_kpa", NULL };
-static const char *const role_keys[] = { "driver", "port", "usb", NULL };
-/* Per role (enum qst_role order): "sim" and the real driver (issue 5). */
-static const char *const role_drivers[QST_ROLE_COUNT][3] = {
-	{ "sim", "tcs2", NULL }, { "sim", "xid", NULL },
-	{ "sim", "mark10", NULL }, { "sim", "fgen", NULL },
-};
+static const char *const role_keys[] = { "driver", "port", "usb", "baud", NULL };
 
 static int refuse_at(lua_State *L, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -476,6 +471,29 @@ static bool valid_usb(const char *s)
 	       (n == 9 || (s[9] == ':' && n > 10));
 }
 
+/* "sim", "none", or a registered driver of the role's device class. */
+static void check_driver(const struct tab *t, int role,
+			 const struct qst_role_config *rc)
+{
+	if (!strcmp(rc->driver, "sim") || !strcmp(rc->driver, "none"))
+		return;
+	enum qst_dev_class cls = qst_role_class((enum qst_role)role);
+	const struct qst_driver *d = qst_driver_find(rc->driver);
+	if (d && d->dev_class == cls)
+		return;
+	char names[160] = "\"sim\", \"none\"";
+	size_t used = strlen(names);
+	for (const struct qst_driver *const *p = qst_drivers_list(); *p; p++) {
+		if ((*p)->dev_class != cls)
+			continue;
+		int n = snprintf(names + used, sizeof(names) - used, ", \"%s\"",
+				 (*p)->name);
+		used = n > 0 && (size_t)n < sizeof(names) - used ? used + (size_t)n : used;
+	}
+	refuse_at(t->L, "%s.driver = \"%.16s\": a %s device is driven by %s",
+		  t->path, rc->driver, qst_role_name((enum qst_role)role), names);
+}
+
 static void read_role(const struct tab *roles, int role, struct qst_config *c)
 {
 	struct tab t;
@@ -490,14 +508,14 @@ static void read_role(const struct tab *roles, int role, struct qst_config *c)
 	get_string(&t, "usb", rc->usb, sizeof(rc->usb));
 	if (!strcmp(rc->driver, "simulated"))
 		snprintf(rc->driver, sizeof(rc->driver), "sim");
-	const char *const *d = role_drivers[role];
-	if (strcmp(rc->driver, d[0]) != 0 && strcmp(rc->driver, d[1]) != 0)
-		refuse_at(t.L, "%s.driver = \"%.16s\": a %s device is driven by "
-			  "\"%s\" or \"%s\"", t.path, rc->driver, name, d[0], d[1]);
-	bool sim = !strcmp(rc->driver, "sim");
-	if (sim && (rc->port[0] || rc->usb[0]))
-		refuse_at(t.L, "%s: the simulated driver takes no port or usb", t.path);
-	if (!sim && !rc->port[0] == !rc->usb[0])
+	double baud = get_number(&t, "baud", 50, 4000000, "baud");
+	rc->baud = isnan(baud) ? 0 : (int)baud;
+	check_driver(&t, role, rc);
+	bool real = strcmp(rc->driver, "sim") != 0 && strcmp(rc->driver, "none") != 0;
+	if (!real && (rc->port[0] || rc->usb[0] || rc->baud))
+		refuse_at(t.L, "%s: driver \"%s\" takes no port, usb or baud",
+			  t.path, rc->driver);
+	if (real && !rc->port[0] == !rc->usb[0])
 		refuse_at(t.L, "%s: driver %s needs either port = \"/dev/...\" or "
 			  "usb = \"VID:PID[:serial]\"", t.path, rc->driver);
 	if (rc->port[0] && strncmp(rc->port, "/dev/", 5) != 0)
@@ -645,14 +663,11 @@ int qst_config_check_subject(const struct qst_config *c, const char *id,
 int qst_config_apply(const struct qst_config *c, bool for_run,
 		     struct qst_session_config *cfg, char *err, size_t errlen)
 {
+	(void)err;
+	(void)errlen;
+	/* qst check's dry run always uses the simulated devices. */
 	for (int r = 0; for_run && r < QST_ROLE_COUNT; r++)
-		if (strcmp(c->roles[r].driver, "sim") != 0) {
-			snprintf(err, errlen, "roles.%s: driver %s over a real port "
-				 "is not built yet (issue 5); only driver = \"sim\" "
-				 "runs today (qst check uses the simulated devices)",
-				 qst_role_name((enum qst_role)r), c->roles[r].driver);
-			return QST_ERR_UNSUPPORTED;
-		}
+		cfg->station.roles[r] = c->roles[r];
 	cfg->limits = c->limits;
 	cfg->station.probe_area_cm2 = c->probes[c->probe].area_cm2;
 	cfg->station.max_vpp = c->limits.max_vpp;
@@ -698,6 +713,8 @@ static void print_roles(const struct qst_config *c, FILE *out)
 			fprintf(out, ", usb = ");
 			print_string(out, rc->usb);
 		}
+		if (rc->baud)
+			fprintf(out, ", baud = %d", rc->baud);
 		fprintf(out, " },\n");
 	}
 	fprintf(out, "  },\n");

@@ -62,6 +62,19 @@ static const struct qst_col_spec pressure_cols[] = {
 };
 #undef PS
 
+#define RS struct qst_rating_sample
+static const struct qst_col_spec rating_cols[] = {
+	COL("t_ns", QST_COL_I64, RS, t_ns, "ns",
+	    "arrival time on the session clock, t = 0 at session start"),
+	COL("t_s", QST_COL_NS_TO_S, RS, t_ns, "seconds",
+	    "t_ns in seconds (float64), for readers without int64"),
+	COL("value", QST_COL_F64, RS, value, "0-100",
+	    "slider position over its configured full scale, as sampled"),
+	COL("raw", QST_COL_I32, RS, raw, "1",
+	    "the number the slider sent (its range is a documented gap)"),
+};
+#undef RS
+
 #define TS struct qst_temp_sample
 static const struct qst_col_spec temperature_cols[] = {
 	COL("t_ns", QST_COL_I64, TS, t_ns, "ns",
@@ -181,6 +194,12 @@ static const struct qst_table_spec pressure_spec = {
 	pressure_cols, NCOLS(pressure_cols)
 };
 
+static const struct qst_table_spec rating_spec = {
+	"/rating", "rating slider stream, one row per sample as it arrived",
+	sizeof(struct qst_rating_sample), 4096, true,
+	rating_cols, NCOLS(rating_cols)
+};
+
 /* 4096 samples per chunk: ~41 s at 100 Hz (landscape.md §3.4). */
 static const struct qst_table_spec temperature_spec = {
 	"/temperature", "thermode temperature stream, one row per sample",
@@ -201,7 +220,7 @@ static const struct qst_table_spec trials_spec = {
 /* Bit i of the trial `flags` column (qst_analysis.h QST_TRIAL_*). */
 static const char *const trial_flag_names[] = {
 	"cutoff_reached", "response_suspect", "aborted", "no_readback",
-	"out_of_range",
+	"out_of_range", "adaptive", "catch",
 };
 _Static_assert(sizeof(trial_flag_names) / sizeof(trial_flag_names[0]) ==
 		       QST_TRIAL_FLAG_BITS,
@@ -448,7 +467,7 @@ static int write_simulation(hid_t file, const struct qst_session_meta *m)
 		return QST_ERR_HDF5;
 	int rc = qst_h5_attr_str(g, "participant_profile",
 				 m->participant_profile);
-	for (int i = 0; rc == QST_OK && i < m->n_sim_truth && i < 24; i++) {
+	for (int i = 0; rc == QST_OK && i < m->n_sim_truth && i < QST_SIM_TRUTH_MAX; i++) {
 		const char *key = m->sim_truth[i].key;
 		if (!key[0] || strcmp(key, "participant_profile") == 0 ||
 		    H5Aexists(g, key) > 0) {
@@ -789,6 +808,8 @@ static int write_layout(struct qst_h5w *w, const struct qst_session_meta *m,
 	if (rc == QST_OK)
 		rc = create_table(w->file, &w->pressure, &pressure_spec);
 	if (rc == QST_OK)
+		rc = create_table(w->file, &w->rating, &rating_spec);
+	if (rc == QST_OK)
 		rc = create_table(w->file, &w->events, &events_spec);
 	if (rc == QST_OK)
 		rc = create_table(w->file, &w->trials, &trials_spec);
@@ -851,6 +872,7 @@ int qst_h5w_close(struct qst_h5w *w)
 	close_table(&w->devices);
 	close_table(&w->temperature);
 	close_table(&w->pressure);
+	close_table(&w->rating);
 	close_table(&w->events);
 	close_table(&w->trials);
 	if (w->file >= 0) {

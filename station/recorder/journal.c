@@ -207,7 +207,7 @@ void qst_journal_meta(struct qst_strbuf *b, const struct qst_session_meta *m,
 	meta_i64(b, "seed", (int64_t)m->seed);
 	meta_f64(b, "thermode_area_cm2", m->thermode_area_cm2);
 	meta_str(b, "participant_profile", m->participant_profile);
-	for (int i = 0; i < m->n_sim_truth && i < 24; i++) {
+	for (int i = 0; i < m->n_sim_truth && i < QST_SIM_TRUTH_MAX; i++) {
 		qst_jl_begin(b, "sim");
 		qst_jl_str(b, m->sim_truth[i].key);
 		qst_jl_f64(b, m->sim_truth[i].value);
@@ -253,6 +253,15 @@ void qst_journal_pressure(struct qst_strbuf *b,
 	qst_jl_i64(b, s->t_ns);
 	qst_jl_f64(b, s->force_n);
 	qst_jl_f64(b, s->kpa);
+	qst_jl_end(b);
+}
+
+void qst_journal_rating(struct qst_strbuf *b, const struct qst_rating_sample *s)
+{
+	qst_jl_begin(b, "r");
+	qst_jl_i64(b, s->t_ns);
+	qst_jl_f64(b, s->value);
+	qst_jl_i64(b, s->raw);
 	qst_jl_end(b);
 }
 

@@ -57,7 +57,7 @@ struct qst_h5_table {
 /* The one HDF5 writer: live recording and recovery both go through it. */
 struct qst_h5w {
 	hid_t file;
-	struct qst_h5_table devices, temperature, pressure, events, trials;
+	struct qst_h5_table devices, temperature, pressure, rating, events, trials;
 	char path[4096];
 };
 
@@ -124,6 +124,7 @@ void qst_journal_device(struct qst_strbuf *b, const struct qst_device_record *d)
 void qst_journal_sample(struct qst_strbuf *b, const struct qst_temp_sample *s);
 void qst_journal_pressure(struct qst_strbuf *b,
 			  const struct qst_pressure_sample *s);
+void qst_journal_rating(struct qst_strbuf *b, const struct qst_rating_sample *s);
 void qst_journal_event(struct qst_strbuf *b, const struct qst_event_record *e);
 void qst_journal_trial(struct qst_strbuf *b, const struct qst_trial_record *t);
 void qst_journal_close(struct qst_strbuf *b, bool complete);
@@ -148,6 +149,8 @@ struct qst_recorder {
 	size_t n_samples, cap_samples;
 	struct qst_pressure_sample *pressure;
 	size_t n_pressure, cap_pressure;
+	struct qst_rating_sample *rating;
+	size_t n_rating, cap_rating;
 	struct qst_event_record *events; /* messages owned (strdup) */
 	size_t n_events, cap_events;
 	struct qst_strbuf line;

@@ -49,6 +49,8 @@ static const char *const event_code_names[QST_EVC_COUNT] = {
 	[QST_EVC_EMERGENCY_STOP] = "emergency_stop",
 	[QST_EVC_PAUSE] = "pause",
 	[QST_EVC_RESUME] = "resume",
+	[QST_EVC_SYNC] = "sync",
+	[QST_EVC_RATING_MARKER] = "rating_marker",
 	[QST_EVC_STIM_WAVEFORM] = "stim_waveform",
 	[QST_EVC_TRAIN_START] = "train_start",
 	[QST_EVC_PULSE] = "pulse",
@@ -66,6 +68,9 @@ static const char *const event_source_names[QST_EVS_COUNT] = {
 	[QST_EVS_OPERATOR] = "operator",
 	[QST_EVS_PARTICIPANT] = "participant",
 	[QST_EVS_PRESSURE] = "pressure",
+	[QST_EVS_VIBRATION] = "vibration",
+	[QST_EVS_RATING] = "rating",
+	[QST_EVS_SYNC] = "sync",
 };
 
 const char *qst_event_code_name(int code)
@@ -185,6 +190,7 @@ static void drop_buffers(struct qst_recorder *r)
 	r->n_events = 0;
 	r->n_samples = 0;
 	r->n_pressure = 0;
+	r->n_rating = 0;
 	r->n_pending = 0;
 }
 
@@ -199,6 +205,8 @@ static void journal_buffers(struct qst_recorder *r)
 		qst_journal_sample(&r->line, &r->samples[i]);
 	for (size_t i = 0; i < r->n_pressure; i++)
 		qst_journal_pressure(&r->line, &r->pressure[i]);
+	for (size_t i = 0; i < r->n_rating; i++)
+		qst_journal_rating(&r->line, &r->rating[i]);
 	for (size_t i = 0; i < r->n_events; i++)
 		qst_journal_event(&r->line, &r->events[i]);
 	for (size_t i = 0; i < r->n_pending; i++)
@@ -212,6 +220,9 @@ static int h5_buffers(struct qst_recorder *r)
 	if (rc == QST_OK)
 		rc = qst_h5w_append(&r->h5, &r->h5.pressure, r->pressure,
 				    r->n_pressure);
+	if (rc == QST_OK)
+		rc = qst_h5w_append(&r->h5, &r->h5.rating, r->rating,
+				    r->n_rating);
 	if (rc == QST_OK)
 		rc = qst_h5w_append(&r->h5, &r->h5.events, r->events,
 				    r->n_events);
@@ -336,6 +347,7 @@ void qst_rec_free(struct qst_recorder *r)
 	drop_buffers(r);
 	free(r->samples);
 	free(r->pressure);
+	free(r->rating);
 	free(r->events);
 	free(r->pending);
 	qst_strbuf_free(&r->line);
@@ -404,32 +416,40 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
 	return true;
 }
 
+/* Buffer one stream sample (of size bytes) until the next commit; a full
+ * buffer commits at once, so a long stream never holds much in memory. */
+static int buffer_sample(struct qst_recorder *r, void **buf, size_t *cap,
+			 size_t *n, const void *sample, size_t size)
+{
+	if (!r || !sample)
+		return QST_ERR_ARG;
+	if (!grow(buf, cap, *n + 1, size))
+		return QST_ERR_NOMEM;
+	memcpy((char *)*buf + *n * size, sample, size);
+	if (++*n >= MAX_BUFFERED_SAMPLES)
+		return commit(r, NULL);
+	return QST_OK;
+}
+
 int qst_recorder_pressure(struct qst_recorder *r,
 			  const struct qst_pressure_sample *s)
 {
-	if (!r || !s)
-		return QST_ERR_ARG;
-	if (!grow((void **)&r->pressure, &r->cap_pressure, r->n_pressure + 1,
-		  sizeof(*r->pressure)))
-		return QST_ERR_NOMEM;
-	r->pressure[r->n_pressure++] = *s;
-	if (r->n_pressure >= MAX_BUFFERED_SAMPLES)
-		return commit(r, NULL);
-	return QST_OK;
+	return r ? buffer_sample(r, (void **)&r->pressure, &r->cap_pressure,
+				 &r->n_pressure, s, sizeof(*s)) : QST_ERR_ARG;
+}
+
+int qst_recorder_rating(struct qst_recorder *r,
+			const struct qst_rating_sample *s)
+{
+	return r ? buffer_sample(r, (void **)&r->rating, &r->cap_rating,
+				 &r->n_rating, s, sizeof(*s)) : QST_ERR_ARG;
 }
 
 int qst_recorder_temperature(struct qst_recorder *r,
 			     const struct qst_temp_sample *s)
 {
-	if (!r || !s)
-		return QST_ERR_ARG;
-	if (!grow((void **)&r->samples, &r->cap_samples, r->n_samples + 1,
-		  sizeof(*r->samples)))
-		return QST_ERR_NOMEM;
-	r->samples[r->n_samples++] = *s;
-	if (r->n_samples >= MAX_BUFFERED_SAMPLES)
-		return commit(r, NULL);
-	return QST_OK;
+	return r ? buffer_sample(r, (void **)&r->samples, &r->cap_samples,
+				 &r->n_samples, s, sizeof(*s)) : QST_ERR_ARG;
 }
 
 int qst_recorder_event(struct qst_recorder *r, const struct qst_event_record *e)

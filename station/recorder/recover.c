@@ -323,8 +323,8 @@ static int header_line(struct parser *p, struct header *h)
 	if (strcmp(type, "sim") == 0) {
 		if ((rc = want_fields(p, 3)) || (rc = get_f64(p, 2, &f)))
 			return rc;
-		if (h->meta.n_sim_truth >= 24)
-			return fail(p, QST_ERR_DATA, "more than 24 sim values");
+		if (h->meta.n_sim_truth >= QST_SIM_TRUTH_MAX)
+			return fail(p, QST_ERR_DATA, "too many sim values");
 		int k = h->meta.n_sim_truth++;
 		copy_str(h->meta.sim_truth[k].key,
 			 sizeof(h->meta.sim_truth[k].key), p->field[1]);
@@ -400,6 +400,16 @@ static int replay_pressure(struct parser *p, struct qst_recorder *r)
 	return rc ? rc : qst_recorder_pressure(r, &s);
 }
 
+static int replay_rating(struct parser *p, struct qst_recorder *r)
+{
+	struct qst_rating_sample s;
+	int rc = want_fields(p, 4);
+	if (!rc) rc = get_i64(p, 1, &s.t_ns);
+	if (!rc) rc = get_f64(p, 2, &s.value);
+	if (!rc) rc = get_i32(p, 3, &s.raw);
+	return rc ? rc : qst_recorder_rating(r, &s);
+}
+
 static int replay_event(struct parser *p, struct qst_recorder *r)
 {
 	struct qst_event_record e;
@@ -460,6 +470,9 @@ static int replay_body(struct parser *p, struct qst_recorder *r,
 		} else if (strcmp(type, "p") == 0) {
 			rc = replay_pressure(p, r);
 			rep->pressure_samples += !rc;
+		} else if (strcmp(type, "r") == 0) {
+			rc = replay_rating(p, r);
+			rep->rating_samples += !rc;
 		} else if (strcmp(type, "e") == 0) {
 			rc = replay_event(p, r);
 			rep->events += !rc;

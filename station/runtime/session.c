@@ -121,13 +121,15 @@ static int fail(struct session *s, int code, const char *fmt, ...)
 	return code;
 }
 
-static void record_event(struct session *s, int code, int source,
-			 double value, double value2, const char *msg)
+/* An event at t_ns: a device's, stamped when its bytes arrived. */
+static void record_event_at(struct session *s, int64_t t_ns, int code,
+			    int source, double value, double value2,
+			    const char *msg)
 {
 	if (!s->rec)
 		return;
 	struct qst_event_record e = {
-		.t_ns = qst_station_now(s->st), .code = code, .source = source,
+		.t_ns = t_ns, .code = code, .source = source,
 		.trial = s->current_trial, .value = value, .value2 = value2,
 		.message = msg,
 	};
@@ -135,6 +137,13 @@ static void record_event(struct session *s, int code, int source,
 	if (ret < 0)
 		qst_err("cannot record event %s: %s", qst_event_code_name(code),
 			qst_strerror(ret));
+}
+
+static void record_event(struct session *s, int code, int source,
+			 double value, double value2, const char *msg)
+{
+	record_event_at(s, qst_station_now(s->st), code, source, value, value2,
+			msg);
 }
 
 /* " in step 'Thermal pain thresholds', HPT trial 2" — where a refusal or
@@ -300,6 +309,8 @@ static int recording_failed(struct session *s, int err, const char *what,
 static void stop_thermode(struct session *s)
 {
 	double safe = s->cfg->limits.safe_neutral_c;
+	if (!qst_station_has(s->st, QST_ROLE_THERMAL))
+		return;
 	qst_station_thermal_abort(s->st);
 	s->sum->stop_abort_mono_ns = qst_monotonic_ns();
 	qst_station_thermal_neutral(s->st, safe);
@@ -375,7 +386,10 @@ static int role_source(int role)
 	case QST_ROLE_THERMAL: return QST_EVS_THERMAL;
 	case QST_ROLE_PRESSURE: return QST_EVS_PRESSURE;
 	case QST_ROLE_RESPONSE: return QST_EVS_RESPONSE;
-	default: return QST_EVS_STATION; /* no source of its own yet */
+	case QST_ROLE_VIBRATION: return QST_EVS_VIBRATION;
+	case QST_ROLE_RATING: return QST_EVS_RATING;
+	case QST_ROLE_SYNC: return QST_EVS_SYNC;
+	default: return QST_EVS_STATION;
 	}
 }
 
@@ -456,6 +470,25 @@ static double live_rate_kpa_s(const struct session *s, int64_t now)
 		n++;
 	}
 	return n >= 3 ? qst_ppt_rate_kpa_s(t, v, n) : NAN;
+}
+
+/* Slider samples are stored as they came; markers are events. */
+static int on_rating(struct session *s, const struct qst_event *ev)
+{
+	const struct qst_rating_reading *rd = &ev->u.rating;
+	if (rd->marker) {
+		char token[8];
+		snprintf(token, sizeof(token), "%s",
+			 rd->marker == 'S' ? "999" : (char[]){ rd->marker, 0 });
+		record_event_at(s, ev->t_ns, QST_EVC_RATING_MARKER,
+				QST_EVS_RATING, rd->raw, NAN, token);
+		return QST_OK;
+	}
+	if (!s->rec)
+		return QST_OK;
+	struct qst_rating_sample smp = { ev->t_ns, rd->value, rd->raw };
+	int ret = qst_recorder_rating(s->rec, &smp);
+	return ret < 0 ? recording_failed(s, ret, "rating samples", true) : QST_OK;
 }
 
 static int on_pressure(struct session *s, const struct qst_event *ev)
@@ -808,9 +841,10 @@ static int pump(struct session *s, int64_t deadline, struct qst_press *press,
 		case QST_EV_BUTTON: {
 			double rt = ev.u.button.device_rt_ms >= 0 ?
 					    ev.u.button.device_rt_ms / 1e3 : NAN;
-			record_event(s, ev.u.button.pressed ? QST_EVC_RESPONSE_PRESS :
-							     QST_EVC_RESPONSE_RELEASE,
-				     QST_EVS_RESPONSE, ev.u.button.key, rt, NULL);
+			record_event_at(s, ev.t_ns, ev.u.button.pressed ?
+						QST_EVC_RESPONSE_PRESS :
+						QST_EVC_RESPONSE_RELEASE,
+					QST_EVS_RESPONSE, ev.u.button.key, rt, NULL);
 			if ((ret = check_key_stop(s, &ev)) < 0)
 				return ret;
 			if (what == WAIT_KEY_RELEASED && s->held_key < 0)
@@ -826,6 +860,13 @@ static int pump(struct session *s, int64_t deadline, struct qst_press *press,
 					    NAN, NAN, ev.u.text);
 		case QST_EV_LINK_NOISE:
 			ret = on_link_noise(s, &ev);
+			break;
+		case QST_EV_SYNC:
+			record_event_at(s, ev.t_ns, QST_EVC_SYNC, QST_EVS_SYNC,
+					ev.u.sync.code, ev.u.sync.pulse_ms, NULL);
+			break;
+		case QST_EV_RATING:
+			ret = on_rating(s, &ev);
 			break;
 		default:
 			qst_dbg("device %d says: %s", ev.device, ev.u.text);
@@ -952,7 +993,7 @@ static int rig_waveform(void *rig, const struct qst_wave_segment *seg,
 		return refuse(s, why);
 	int ret = qst_station_thermal_waveform(s->st, seg, n, return_c_s);
 	if (ret < 0 && ret != QST_ERR_ARG && ret != QST_ERR_STATE &&
-	    ret != QST_ERR_UNSUPPORTED)
+	    ret != QST_ERR_UNSUPPORTED && ret != QST_ERR_NOTFOUND)
 		return send_fault(s, QST_EVS_THERMAL, "thermode", "waveform", ret);
 	if (ret < 0)
 		return fail(s, ret, "thermode refused the waveform: %s",
@@ -1187,6 +1228,10 @@ static int answer_from_participant(struct session *s, const struct qst_question 
 	a->value = qst_station_participant_answer(s->st, q->test, q->stimulus,
 						  q->stimulus_value, q->kind);
 	a->t_ns = qst_station_now(s->st);
+	if (isnan(a->value))
+		return fail(s, QST_ERR_STATE, "no one to answer '%s': a station "
+			    "of real devices takes the answers from the operator "
+			    "(--answers -)", q->text);
 	return QST_OK;
 }
 
@@ -1349,11 +1394,13 @@ static void fill_protocol_meta(struct session *s, struct qst_session_meta *m,
 
 static int add_devices(struct session *s)
 {
-	static const char *const roles[QST_ROLE_COUNT] = { "thermal", "response" };
 	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		if (!qst_station_has(s->st, (enum qst_role)r))
+			continue;
 		const struct qst_dev *d = &s->st->dev[r];
 		struct qst_device_record rec = { 0 };
-		snprintf(rec.role, sizeof(rec.role), "%s", roles[r]);
+		snprintf(rec.role, sizeof(rec.role), "%s",
+			 qst_role_name((enum qst_role)r));
 		snprintf(rec.driver, sizeof(rec.driver), "%s", d->driver->name);
 		snprintf(rec.model, sizeof(rec.model), "%s", d->info.model);
 		snprintf(rec.serial, sizeof(rec.serial), "%s", d->info.serial);
@@ -1367,13 +1414,12 @@ static int add_devices(struct session *s)
 	return QST_OK;
 }
 
-static bool station_has(const char *cls)
+/* A protocol's qst.protocol{devices = {...}} names roles. */
+static bool station_has(struct session *s, const char *role)
 {
-	static const char *const classes[] = { "thermal", "response", "pressure",
-					       "vibration" };
-	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
-		if (strcmp(cls, classes[i]) == 0)
-			return true;
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		if (!strcmp(role, qst_role_name((enum qst_role)r)))
+			return qst_station_has(s->st, (enum qst_role)r);
 	return false;
 }
 
@@ -1382,10 +1428,13 @@ static int host_declare(void *user, const struct qst_protocol_decl *decl,
 {
 	struct session *s = user;
 	for (int i = 0; i < decl->n_devices; i++)
-		if (!station_has(decl->devices[i]))
+		if (!station_has(s, decl->devices[i]))
 			return host_error(s, fail(s, QST_ERR_UNSUPPORTED,
 				"the protocol needs a %s device, which this station lacks",
 				decl->devices[i]), errbuf, errlen);
+	for (int i = 0; i < decl->n_devices; i++)
+		if (!strcmp(decl->devices[i], "rating"))
+			qst_station_rating_capture(s->st, true);
 	snprintf(s->sum->protocol_name, sizeof(s->sum->protocol_name), "%s", decl->name);
 	snprintf(s->sum->protocol_version, sizeof(s->sum->protocol_version), "%s",
 		 decl->version);
@@ -1419,7 +1468,8 @@ static int host_declare(void *user, const struct qst_protocol_decl *decl,
 			     NAN, msg);
 	}
 	/* The device's own clamp is a second line behind the supervisor. */
-	ret = qst_station_thermal_max(s->st, s->cfg->limits.max_c);
+	if (qst_station_has(s->st, QST_ROLE_THERMAL))
+		ret = qst_station_thermal_max(s->st, s->cfg->limits.max_c);
 	return host_error(s, ret < 0 ? fail(s, ret, "thermode refused its maximum: %s",
 					    qst_strerror(ret)) : QST_OK, errbuf, errlen);
 }
@@ -1611,6 +1661,56 @@ static int host_waveform(void *user, const struct qst_waveform_params *p,
 	return host_error(s, ret < 0 ? ret : QST_OK, errbuf, errlen);
 }
 
+/* Issue 6: the null-stimulus schedule comes from the session's seed and
+ * is recorded, as the MPS/DMA order is. */
+static uint64_t catch_seed(struct session *s)
+{
+	uint64_t seed = qst_rng_next(&s->rng) >> 11;
+	record_event(s, QST_EVC_LOG, QST_EVS_STATION, (double)seed, NAN,
+		     "null-stimulus schedule seed (value, 53 bits)");
+	return seed;
+}
+
+static int host_levels(void *user, const struct qst_levels_params *p,
+		       double *threshold, int *false_alarms, char *errbuf,
+		       size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, p->yn.test, p->yn.max_trials);
+	s->resumable = true;
+	struct qst_adaptive_result r;
+	int ret = qst_method_levels(&rig_ops, s, p, catch_seed(s), &r);
+	*threshold = r.threshold;
+	*false_alarms = r.false_alarms;
+	return host_error(s, run_test(s, test, ret), errbuf, errlen);
+}
+
+static int host_staircase(void *user, const struct qst_staircase_params *p,
+			  double *threshold, int *false_alarms, char *errbuf,
+			  size_t errlen)
+{
+	struct session *s = user;
+	int test = begin_test(s, p->yn.test, p->yn.max_trials);
+	s->resumable = true;
+	struct qst_adaptive_result r;
+	int ret = qst_method_staircase(&rig_ops, s, p, catch_seed(s), &r);
+	*threshold = r.threshold;
+	*false_alarms = r.false_alarms;
+	return host_error(s, run_test(s, test, ret), errbuf, errlen);
+}
+
+/* Not a DFNS test: no test start/end; an operator who ends it leaves the
+ * script a nil (rig_ask recorded why). */
+static int host_calibrate(void *user, const struct qst_calibrate_params *p,
+			  double *result, char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	s->resumable = true;
+	int ret = qst_method_calibrate(&rig_ops, s, p, result);
+	s->resumable = false;
+	return host_error(s, ret < 0 ? ret : QST_OK, errbuf, errlen);
+}
+
 static int host_ask(void *user, const char *text, int kind, double *value,
 		    char *errbuf, size_t errlen)
 {
@@ -1630,6 +1730,17 @@ static int host_wait(void *user, double seconds, char *errbuf, size_t errlen)
 	int ret = qst_method_idle(&rig_ops, s,
 				  qst_station_now(s->st) + qst_s_to_ns(seconds));
 	return host_error(s, ret < 0 ? ret : QST_OK, errbuf, errlen);
+}
+
+static int host_sync(void *user, int code, int pulse_ms, char *errbuf,
+		     size_t errlen)
+{
+	struct session *s = user;
+	int ret = qst_station_sync(s->st, code, pulse_ms);
+	if (ret < 0)
+		ret = fail(s, ret, "trigger box refused code %d: %s", code,
+			   qst_strerror(ret));
+	return host_error(s, ret, errbuf, errlen);
 }
 
 static int host_not_done(void *user, int test, const char *reason,
@@ -1716,7 +1827,8 @@ static int host_safety(void *user, const struct qst_safety_params *p,
 			 p->item[i].value);
 		record_event(s, QST_EVC_LOG, QST_EVS_SCRIPT, p->item[i].value, NAN, msg);
 	}
-	ret = s->rec ? qst_station_thermal_max(s->st, lim.max_c) : QST_OK;
+	ret = s->rec && qst_station_has(s->st, QST_ROLE_THERMAL) ?
+		      qst_station_thermal_max(s->st, lim.max_c) : QST_OK;
 	return host_error(s, ret < 0 ? fail(s, ret, "thermode refused its maximum: %s",
 					    qst_strerror(ret)) : QST_OK, errbuf, errlen);
 }
@@ -1770,6 +1882,10 @@ static const struct qst_script_host script_host = {
 	.pulse_train = host_pulse_train,
 	.waveform = host_waveform,
 	.option = host_option,
+	.levels = host_levels,
+	.staircase = host_staircase,
+	.calibrate = host_calibrate,
+	.sync = host_sync,
 };
 
 /* ----------------------------------------------------------- lifecycle */
@@ -1842,8 +1958,8 @@ int qst_session_run(const struct qst_session_config *cfg,
 	s->held_key = -1;
 	qst_dose_init(&s->dose, &cfg->limits);
 	qst_rng_seed(&s->rng, cfg->station.seed ^ UINT64_C(0x5e55));
-	int ret = qst_station_open_simulated(&cfg->station, &s->st, summary->error,
-					     sizeof(summary->error));
+	int ret = qst_station_open(&cfg->station, &s->st, summary->error,
+				   sizeof(summary->error));
 	if (ret < 0) {
 		summary->result = ret;
 		free(s);

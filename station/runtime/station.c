@@ -1,35 +1,70 @@
 /*
- * The simulated station: a TCS II thermode and a Cedrus XID pad, each on
- * the far end of a byte link, driven through the real drivers, and the
- * virtual participant between the plate and the keys (qst_station.h).
+ * The station: one device per role behind its driver, one event queue,
+ * and the I/O thread that stamps bytes on arrival (qst_station.h). The
+ * simulated station puts each device's simulator on the far end of a byte
+ * link, driven through the real drivers, with the virtual participant
+ * between the plate and the keys; a station of real devices opens their
+ * ports instead (station_real.c).
  */
+#define _GNU_SOURCE /* ppoll */
 #define LOG_PREFIX "station: "
 
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "qst_station.h"
 #include "qst_supervisor.h"
+#include "station_internal.h"
 
 /* How long a device may take to identify itself after open. */
 #define IDENTIFY_TIMEOUT_NS (3 * QST_NS_PER_S)
 /* Real clock: the I/O thread never sleeps longer than this. */
 #define IO_MAX_SLEEP_NS (2 * QST_NS_PER_MS)
 
-static const char *const role_driver[QST_ROLE_COUNT] = { "tcs2", "xid",
-							  "mark10", "fgen" };
+/* The driver each simulated role's simulator speaks to. */
+static const char *const sim_driver[QST_ROLE_COUNT] = {
+	"tcs2", "xid", "mark10", "fgen", "evas", "triggerbox"
+};
 static const char *const role_names[QST_ROLE_COUNT] = {
-	"thermal", "response", "pressure", "vibration"
+	"thermal", "response", "pressure", "vibration", "rating", "sync"
+};
+static const enum qst_dev_class role_classes[QST_ROLE_COUNT] = {
+	QST_DEV_THERMAL, QST_DEV_RESPONSE, QST_DEV_PRESSURE,
+	QST_DEV_VIBRATION, QST_DEV_RATING, QST_DEV_SYNC
 };
 
 /* What the operator calls each device, in fault messages. */
 static const char *const role_nouns[QST_ROLE_COUNT] = {
-	"thermode", "response pad", "algometer", "vibration stimulator"
+	"thermode", "response pad", "algometer", "vibration stimulator",
+	"rating slider", "trigger box"
 };
+
+enum qst_dev_class qst_role_class(enum qst_role role)
+{
+	return (unsigned)role < QST_ROLE_COUNT ? role_classes[role] : 0;
+}
+
+bool qst_station_config_is_real(const struct qst_station_config *cfg)
+{
+	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		const char *d = cfg->roles[r].driver;
+		if (d[0] && strcmp(d, "sim") != 0 && strcmp(d, "none") != 0)
+			return true;
+	}
+	return false;
+}
+
+bool qst_station_has(const struct qst_station *st, enum qst_role role)
+{
+	return (unsigned)role < QST_ROLE_COUNT && st->dev_open[role];
+}
 
 const char *qst_role_name(enum qst_role role)
 {
@@ -75,39 +110,34 @@ int qst_station_parse_fault(struct qst_station_config *cfg, const char *spec,
 	return ret;
 }
 
-static void sink_to_queue(const struct qst_event *ev, void *user)
+void qst_station_sink_to_queue(const struct qst_event *ev, void *user)
 {
 	qst_evq_push(user, ev);
 }
 
-static int press_on_pad(void *user, int64_t t_ns, int key, bool pressed)
-{
-	return qst_xid_sim_schedule(user, t_ns, key, pressed);
-}
-
 static int64_t next_due(struct qst_station *st)
 {
-	int64_t due[] = {
-		qst_tcs2_sim_next_due(st->tcs2_sim),
-		qst_xid_sim_next_due(st->xid_sim),
-		qst_mark10_sim_next_due(st->mark10_sim),
-		qst_fgen_sim_next_due(st->fgen_sim),
-	};
 	int64_t t = QST_SIM_NEVER;
-	for (size_t i = 0; i < sizeof(due) / sizeof(due[0]); i++)
-		t = due[i] < t ? due[i] : t;
 	for (int r = 0; r < QST_ROLE_COUNT; r++)
 		t = st->poll_due[r] < t ? st->poll_due[r] : t;
-	return t;
+	int64_t sims = st->rig ? qst_simrig_next_due(st->rig) : QST_SIM_NEVER;
+	return sims < t ? sims : t;
 }
 
-/* A lost link is reported once and not read again (a real clock's I/O
- * thread would otherwise report it every 2 ms). */
-static void drain_transport(struct qst_dev *dev, bool *lost, int64_t t_ns)
+/*
+ * A lost link is reported once and not read again (a real clock's I/O
+ * thread would otherwise report it every 2 ms). Bytes are stamped t_ns,
+ * the moment the I/O thread woke for them, unless the transport knows
+ * better (USB: the transfer's completion).
+ */
+static void drain_transport(struct qst_station *st, struct qst_dev *dev,
+			    bool *lost, int64_t t_ns)
 {
 	uint8_t buf[4096];
 	while (!*lost) {
-		ssize_t n = qst_transport_read(dev->transport, buf, sizeof(buf), NULL);
+		int64_t arrival_mono = 0;
+		ssize_t n = qst_transport_read(dev->transport, buf, sizeof(buf),
+					       &arrival_mono);
 		if (n < 0) {
 			struct qst_event ev = { .t_ns = t_ns,
 						.type = QST_EV_DEVICE_FAULT };
@@ -119,7 +149,10 @@ static void drain_transport(struct qst_dev *dev, bool *lost, int64_t t_ns)
 		}
 		if (n == 0)
 			return;
-		dev->driver->receive(dev, buf, (size_t)n, t_ns);
+		int64_t t = t_ns;
+		if (arrival_mono && st->clock.mode == QST_CLOCK_REAL)
+			t = arrival_mono - st->clock.origin_mono_ns;
+		dev->driver->receive(dev, buf, (size_t)n, t);
 	}
 }
 
@@ -133,45 +166,74 @@ static void poll_devices(struct qst_station *st, int64_t t_ns)
 	}
 }
 
-/*
- * Bring every simulated part to time t: the thermode first, so the
- * participant feels the plate as it is at t, then the other stimulators,
- * then read what the devices said. Caller holds st->lock.
- */
-static void pump_locked(struct qst_station *st, int64_t t_ns)
+void qst_station_pump_locked(struct qst_station *st, int64_t t_ns)
 {
 	poll_devices(st, t_ns);
-	qst_tcs2_sim_step(st->tcs2_sim, t_ns);
-	qst_participant_feel(st->participant, t_ns,
-			     qst_tcs2_sim_plate_c(st->tcs2_sim));
-	qst_mark10_sim_step(st->mark10_sim, t_ns);
-	/* 1 N/cm² = 10 kPa (qst-domain.md §2.9) */
-	qst_participant_feel_pressure(st->participant, t_ns,
-				      qst_mark10_sim_force_n(st->mark10_sim) /
-					      st->probe_area_cm2 * 10.0);
-	qst_fgen_sim_step(st->fgen_sim, t_ns);
-	qst_xid_sim_step(st->xid_sim, t_ns);
+	if (st->rig)
+		qst_simrig_step(st->rig, t_ns);
 	for (int r = 0; r < QST_ROLE_COUNT; r++)
 		if (st->dev_open[r])
-			drain_transport(&st->dev[r], &st->link_lost[r], t_ns);
+			drain_transport(st, &st->dev[r], &st->link_lost[r], t_ns);
 	st->last_pump_ns = t_ns;
 }
 
+/* The descriptors the I/O thread waits on: the wake eventfd first, then
+ * every open link that can be polled. Returns how many. */
+static nfds_t gather_fds(struct qst_station *st, struct pollfd *fds)
+{
+	nfds_t n = 0;
+	fds[n++] = (struct pollfd){ .fd = st->wake_fd, .events = POLLIN };
+	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		int fd = st->dev_open[r] && !st->link_lost[r] ?
+				 qst_transport_fd(st->dev[r].transport) : -1;
+		if (fd >= 0)
+			fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	return n;
+}
+
+static void drain_wake(struct qst_station *st)
+{
+	uint64_t count;
+	while (read(st->wake_fd, &count, sizeof(count)) > 0)
+		;
+}
+
+/*
+ * Real clock: block in ppoll on every link until bytes come, a device's
+ * request or a simulator's message falls due, or a device operation wakes
+ * the thread; the arrival time is read before anything is parsed.
+ */
 static void *io_thread_main(void *arg)
 {
 	struct qst_station *st = arg;
+	struct pollfd fds[QST_ROLE_COUNT + 1];
 	while (!st->io_stop) {
-		int64_t now = qst_clock_now(&st->clock);
 		pthread_mutex_lock(&st->lock);
-		pump_locked(st, now);
+		nfds_t n = gather_fds(st, fds);
 		int64_t due = next_due(st);
 		pthread_mutex_unlock(&st->lock);
-		int64_t wake = now + IO_MAX_SLEEP_NS;
-		if (due < wake)
-			wake = due;
-		qst_clock_sleep_until(&st->clock, wake);
+		int64_t wait = due - qst_clock_now(&st->clock);
+		wait = wait < 0 ? 0 : wait > IO_MAX_SLEEP_NS ? IO_MAX_SLEEP_NS : wait;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)wait };
+		int ready = ppoll(fds, n, &ts, NULL);
+		int64_t arrival = qst_clock_now(&st->clock);
+		if (ready < 0 && errno != EINTR)
+			qst_warn("I/O thread: ppoll: %s", strerror(errno));
+		if (ready > 0 && fds[0].revents)
+			drain_wake(st);
+		pthread_mutex_lock(&st->lock);
+		qst_station_pump_locked(st, arrival);
+		pthread_mutex_unlock(&st->lock);
 	}
 	return NULL;
+}
+
+void qst_station_wake_io(struct qst_station *st)
+{
+	uint64_t one = 1;
+	if (st->wake_fd >= 0 && write(st->wake_fd, &one, sizeof(one)) < 0)
+		qst_dbg("waking the I/O thread: %s", strerror(errno));
 }
 
 /* Virtual clock: jump to the next thing that happens, up to deadline. */
@@ -187,7 +249,7 @@ static void advance_virtual(struct qst_station *st, int64_t deadline_ns)
 		t = deadline_ns;
 	qst_clock_advance_to(&st->clock, t);
 	pthread_mutex_lock(&st->lock);
-	pump_locked(st, t);
+	qst_station_pump_locked(st, t);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -215,55 +277,48 @@ int64_t qst_station_now(struct qst_station *st)
 	return qst_clock_now(&st->clock);
 }
 
-static int open_device(struct qst_station *st, enum qst_role role,
-		       int *far_fd, char *errbuf, size_t errlen)
+int qst_station_attach(struct qst_station *st, enum qst_role role,
+		       char *errbuf, size_t errlen)
 {
 	struct qst_dev *dev = &st->dev[role];
-	dev->driver = qst_driver_find(role_driver[role]);
-	if (!dev->driver) {
-		snprintf(errbuf, errlen, "no driver named %s", role_driver[role]);
-		return QST_ERR_NOTFOUND;
-	}
-	char name[32];
-	snprintf(name, sizeof(name), "%s-sim", role_driver[role]);
-	int ret = qst_transport_pipe_open(name, &dev->transport, far_fd);
-	if (ret < 0) {
-		snprintf(errbuf, errlen, "cannot open a link to the simulated %s: %s",
-			 role_driver[role], qst_strerror(ret));
-		return ret;
-	}
 	dev->index = role;
-	dev->sink.fn = sink_to_queue;
+	dev->sink.fn = qst_station_sink_to_queue;
 	dev->sink.user = &st->queue;
-	if (st->wirelog)
-		ret = qst_wirelog_attach(st->wirelog, dev->transport,
-					 role_names[role]);
+	int ret = st->wirelog ? qst_wirelog_attach(st->wirelog, dev->transport,
+						   role_names[role]) : QST_OK;
 	if (ret < 0)
 		snprintf(errbuf, errlen, "cannot tap the %s link: %s",
 			 role_names[role], qst_strerror(ret));
 	return ret;
 }
 
-/* Each simulator's fault, with its own seed drawn from the station's. */
-static int arm_faults(struct qst_station *st,
-		      const struct qst_station_config *cfg)
+static int open_sim_link(struct qst_station *st, enum qst_role role,
+			 int *far_fd, char *errbuf, size_t errlen)
 {
-	int ret = QST_OK;
-	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++) {
-		struct qst_sim_fault f = cfg->faults[r];
-		if (f.kind == QST_SIM_FAULT_NONE)
-			continue;
-		f.seed = cfg->seed ^ (UINT64_C(0xfa17) << (8 * r));
-		if (r == QST_ROLE_THERMAL)
-			ret = qst_tcs2_sim_set_fault(st->tcs2_sim, &f);
-		else if (r == QST_ROLE_RESPONSE)
-			ret = qst_xid_sim_set_fault(st->xid_sim, &f);
-		else if (r == QST_ROLE_PRESSURE)
-			ret = qst_mark10_sim_set_fault(st->mark10_sim, &f);
-		else
-			ret = QST_ERR_UNSUPPORTED;
+	struct qst_dev *dev = &st->dev[role];
+	dev->driver = qst_driver_find(sim_driver[role]);
+	if (!dev->driver) {
+		snprintf(errbuf, errlen, "no driver named %s", sim_driver[role]);
+		return QST_ERR_NOTFOUND;
 	}
-	return ret;
+	char name[32];
+	snprintf(name, sizeof(name), "%s-sim", sim_driver[role]);
+	int ret = qst_transport_pipe_open(name, &dev->transport, far_fd);
+	if (ret < 0) {
+		snprintf(errbuf, errlen, "cannot open a link to the simulated %s: %s",
+			 sim_driver[role], qst_strerror(ret));
+		return ret;
+	}
+	return qst_station_attach(st, role, errbuf, errlen);
+}
+
+void qst_station_rating_capture(struct qst_station *st, bool on)
+{
+	if (!st->rig)
+		return;
+	pthread_mutex_lock(&st->lock);
+	qst_simrig_rating_capture(st->rig, on);
+	pthread_mutex_unlock(&st->lock);
 }
 
 static int64_t station_clock(void *user)
@@ -276,57 +331,48 @@ static int create_simulators(struct qst_station *st,
 			     const int far_fd[QST_ROLE_COUNT], char *errbuf,
 			     size_t errlen)
 {
-	struct qst_tcs2_sim_config tcfg = {
-		.initial_c = 32.0, .max_heat_c_s = 70.0, .max_cool_c_s = 40.0,
-		.lag_s = 0.05, .noise_sd_c = 0.02, .seed = cfg->seed ^ 0x7c52,
-	};
-	snprintf(tcfg.serial, sizeof(tcfg.serial), "SIM-0001");
-	int ret = qst_tcs2_sim_new(far_fd[QST_ROLE_THERMAL], &tcfg, 0,
-				   &st->tcs2_sim);
-	if (ret == QST_OK)
-		ret = qst_xid_sim_new(far_fd[QST_ROLE_RESPONSE], 0, &st->xid_sim);
-	struct qst_mark10_sim_config mcfg = { .capacity_n = 500.0, .noise_n = 0.05,
-					      .seed = cfg->seed ^ 0x3a10 };
-	snprintf(mcfg.serial, sizeof(mcfg.serial), "SIM-M10-0001");
-	if (ret == QST_OK)
-		ret = qst_mark10_sim_new(far_fd[QST_ROLE_PRESSURE], &mcfg, 0,
-					 &st->mark10_sim);
-	if (ret == QST_OK)
-		ret = qst_fgen_sim_new(far_fd[QST_ROLE_VIBRATION], 0, &st->fgen_sim);
-	if (ret == QST_OK)
-		ret = qst_participant_new(&cfg->participant, cfg->seed,
-					  press_on_pad, st->xid_sim,
-					  &st->participant);
-	if (ret == QST_OK)
-		ret = arm_faults(st, cfg);
-	if (ret < 0)
-		snprintf(errbuf, errlen, "cannot start the simulated station: %s",
-			 qst_strerror(ret));
-	return ret;
+	struct qst_simrig_config rc = { .seed = cfg->seed,
+					.participant = cfg->participant,
+					.probe_area_cm2 = st->probe_area_cm2 };
+	memcpy(rc.faults, cfg->faults, sizeof(rc.faults));
+	return qst_simrig_new(&rc, far_fd, 0, &st->rig, errbuf, errlen);
 }
 
-static bool all_ready(struct qst_station *st)
+/* The devices that have not identified themselves yet, for the error. */
+static bool all_ready(struct qst_station *st, char *pending, size_t len)
 {
 	bool ready = true;
+	size_t used = 0;
+	pending[0] = '\0';
 	pthread_mutex_lock(&st->lock);
-	for (int r = 0; r < QST_ROLE_COUNT; r++)
-		ready = ready && st->dev[r].driver->ready(&st->dev[r]);
+	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		struct qst_dev *d = &st->dev[r];
+		if (!st->dev_open[r] || d->driver->ready(d))
+			continue;
+		ready = false;
+		int n = snprintf(pending + used, len - used, "%s%s (%s on %s)",
+				 used ? ", " : "", role_nouns[r], d->driver->name,
+				 d->transport->description);
+		used = n > 0 && (size_t)n < len - used ? used + (size_t)n : used;
+	}
 	pthread_mutex_unlock(&st->lock);
 	return ready;
 }
 
-/* Feed the drivers until both have identified themselves. */
+/* Feed the drivers until every device has identified itself. */
 static int await_identification(struct qst_station *st, char *errbuf,
 				size_t errlen)
 {
+	char pending[256];
 	int64_t deadline = qst_clock_now(&st->clock) + IDENTIFY_TIMEOUT_NS;
-	while (!all_ready(st)) {
+	while (!all_ready(st, pending, sizeof(pending))) {
 		int64_t now = qst_clock_now(&st->clock);
 		if (now >= deadline) {
-			snprintf(errbuf, errlen,
-				 "devices did not identify within %d s",
-				 (int)(IDENTIFY_TIMEOUT_NS / QST_NS_PER_S));
-			return QST_ERR_TIMEOUT;
+			snprintf(errbuf, errlen, "no answer within %d s from %s: "
+				 "check the port, the cable and that the device is "
+				 "on and in computer-control mode",
+				 (int)(IDENTIFY_TIMEOUT_NS / QST_NS_PER_S), pending);
+			return QST_ERR_DEVICE;
 		}
 		int64_t step = now + 10 * QST_NS_PER_MS;
 		if (st->clock.mode == QST_CLOCK_VIRTUAL)
@@ -344,41 +390,44 @@ static int await_identification(struct qst_station *st, char *errbuf,
 static int open_drivers(struct qst_station *st, char *errbuf, size_t errlen)
 {
 	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		struct qst_dev *d = &st->dev[r];
+		if (!d->driver)
+			continue;
 		pthread_mutex_lock(&st->lock);
-		int ret = st->dev[r].driver->open(&st->dev[r]);
+		int ret = d->driver->open(d);
 		if (ret == QST_OK) {
 			/* A polled device's poll() re-asks unanswered
 			 * identification, so it must run from the start. */
 			st->dev_open[r] = true;
-			if (st->dev[r].driver->poll)
+			if (d->driver->poll)
 				st->poll_due[r] = qst_clock_now(&st->clock);
-			pump_locked(st, qst_clock_now(&st->clock));
+			qst_station_pump_locked(st, qst_clock_now(&st->clock));
 		}
 		pthread_mutex_unlock(&st->lock);
 		if (ret < 0) {
-			snprintf(errbuf, errlen, "cannot open %s: %s",
-				 st->dev[r].driver->longname, qst_strerror(ret));
+			snprintf(errbuf, errlen, "cannot open %s on %s: %s",
+				 d->driver->longname, d->transport->description,
+				 qst_strerror(ret));
 			return ret;
 		}
 	}
 	return await_identification(st, errbuf, errlen);
 }
 
-int qst_station_open_simulated(const struct qst_station_config *cfg,
-			       struct qst_station **out, char *errbuf,
-			       size_t errlen)
+struct qst_station *qst_station_new(const struct qst_station_config *cfg)
 {
 	struct qst_station *st = calloc(1, sizeof(*st));
 	if (!st)
-		return QST_ERR_NOMEM;
+		return NULL;
 	qst_clock_init(&st->clock, cfg->clock_mode);
 	pthread_mutex_init(&st->lock, NULL);
-	int ret = qst_evq_init(&st->queue);
-	int far_fd[QST_ROLE_COUNT];
-	for (int r = 0; r < QST_ROLE_COUNT; r++) {
-		far_fd[r] = -1;
-		st->poll_due[r] = QST_SIM_NEVER;
+	st->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (qst_evq_init(&st->queue) < 0 || st->wake_fd < 0) {
+		qst_station_close(st);
+		return NULL;
 	}
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		st->poll_due[r] = QST_SIM_NEVER;
 	st->probe_area_cm2 = cfg->probe_area_cm2 > 0 ? cfg->probe_area_cm2 : 1.0;
 	struct qst_thermal_limits def;
 	qst_thermal_limits_default(&def);
@@ -386,38 +435,77 @@ int qst_station_open_simulated(const struct qst_station_config *cfg,
 			      cfg->max_vpp : def.max_vpp;
 	st->wirelog = cfg->wirelog;
 	qst_wirelog_set_clock(st->wirelog, station_clock, st);
-	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++)
-		ret = open_device(st, r, &far_fd[r], errbuf, errlen);
-	if (ret == QST_OK)
-		ret = create_simulators(st, cfg, far_fd, errbuf, errlen);
-	if (ret == QST_OK && cfg->clock_mode == QST_CLOCK_REAL) {
-		if (pthread_create(&st->io_thread, NULL, io_thread_main, st) == 0)
-			st->io_running = true;
-		else
-			ret = QST_ERR;
-	}
-	if (ret == QST_OK)
-		ret = open_drivers(st, errbuf, errlen);
-	if (ret < 0) {
-		qst_station_close(st);
-		return ret;
-	}
-	for (int r = 0; r < QST_ROLE_COUNT; r++)
-		qst_info("simulated station: %s %s (%s)", role_driver[r],
-			 st->dev[r].info.model, st->dev[r].transport->description);
+	return st;
+}
+
+/* The algometer computes kPa from the mounted probe's area. */
+static int set_probe_area(struct qst_station *st, char *errbuf, size_t errlen)
+{
+	if (!st->dev_open[QST_ROLE_PRESSURE])
+		return QST_OK;
 	struct qst_dev *alg = &st->dev[QST_ROLE_PRESSURE];
-	const struct qst_pressure_ops *pops = alg->driver->class_ops;
 	pthread_mutex_lock(&st->lock);
-	ret = pops->set_probe_area(alg, st->probe_area_cm2);
+	int ret = qst_dev_pressure(alg)->set_probe_area(alg, st->probe_area_cm2);
 	pthread_mutex_unlock(&st->lock);
-	if (ret < 0) {
+	if (ret < 0)
 		snprintf(errbuf, errlen, "algometer refused its probe area: %s",
 			 qst_strerror(ret));
+	return ret;
+}
+
+int qst_station_start(struct qst_station *st, char *errbuf, size_t errlen)
+{
+	if (st->clock.mode == QST_CLOCK_REAL) {
+		if (pthread_create(&st->io_thread, NULL, io_thread_main, st) != 0) {
+			snprintf(errbuf, errlen, "cannot start the I/O thread");
+			return QST_ERR;
+		}
+		st->io_running = true;
+	}
+	int ret = open_drivers(st, errbuf, errlen);
+	if (ret == QST_OK)
+		ret = set_probe_area(st, errbuf, errlen);
+	for (int r = 0; ret == QST_OK && r < QST_ROLE_COUNT; r++)
+		if (st->dev_open[r])
+			qst_info("%s: %s %s %s (%s)", role_names[r],
+				 st->dev[r].driver->name, st->dev[r].info.model,
+				 st->dev[r].info.firmware,
+				 st->dev[r].transport->description);
+	return ret;
+}
+
+int qst_station_open_simulated(const struct qst_station_config *cfg,
+			       struct qst_station **out, char *errbuf,
+			       size_t errlen)
+{
+	struct qst_station *st = qst_station_new(cfg);
+	if (!st)
+		return QST_ERR_NOMEM;
+	int ret = QST_OK;
+	int far_fd[QST_ROLE_COUNT];
+	for (int r = 0; r < QST_ROLE_COUNT; r++)
+		far_fd[r] = -1;
+	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++)
+		if (sim_driver[r])
+			ret = open_sim_link(st, r, &far_fd[r], errbuf, errlen);
+	if (ret == QST_OK)
+		ret = create_simulators(st, cfg, far_fd, errbuf, errlen);
+	if (ret == QST_OK)
+		ret = qst_station_start(st, errbuf, errlen);
+	if (ret < 0) {
 		qst_station_close(st);
 		return ret;
 	}
 	*out = st;
 	return QST_OK;
+}
+
+int qst_station_open(const struct qst_station_config *cfg,
+		     struct qst_station **out, char *errbuf, size_t errlen)
+{
+	if (qst_station_config_is_real(cfg))
+		return qst_station_open_real(cfg, out, errbuf, errlen);
+	return qst_station_open_simulated(cfg, out, errbuf, errlen);
 }
 
 void qst_station_close(struct qst_station *st)
@@ -436,33 +524,45 @@ void qst_station_close(struct qst_station *st)
 	}
 	/* The log outlives the station; its times came from this clock. */
 	qst_wirelog_set_clock(st->wirelog, NULL, NULL);
-	qst_participant_free(st->participant);
-	qst_xid_sim_free(st->xid_sim);
-	qst_mark10_sim_free(st->mark10_sim);
-	qst_fgen_sim_free(st->fgen_sim);
-	qst_tcs2_sim_free(st->tcs2_sim);
+	qst_simrig_free(st->rig);
 	qst_evq_destroy(&st->queue);
+	if (st->wake_fd >= 0)
+		close(st->wake_fd);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
 
-/* Run one device operation under the lock, then let the simulators see it
- * at once, so a command takes effect at the moment it was sent. */
-#define DEVICE_OP(st, call)                                     \
-	do {                                                            \
-		pthread_mutex_lock(&(st)->lock);                        \
-		int ret_ = (call);                                      \
-		pump_locked((st), qst_clock_now(&(st)->clock));         \
-		pthread_mutex_unlock(&(st)->lock);                      \
-		return ret_;                                            \
+/*
+ * Run one device operation under the lock, then let the simulators see it
+ * at once, so a command takes effect at the moment it was sent, and wake
+ * the I/O thread, whose schedule (a poll, a trigger reset) may have moved.
+ * A role the station has no device for answers QST_ERR_NOTFOUND.
+ */
+#define DEVICE_OP(st, role, call)                                      \
+	do {                                                           \
+		if (!(st)->dev_open[role])                             \
+			return no_device((role));                      \
+		pthread_mutex_lock(&(st)->lock);                       \
+		int ret_ = (call);                                     \
+		qst_station_pump_locked((st), qst_clock_now(&(st)->clock)); \
+		pthread_mutex_unlock(&(st)->lock);                     \
+		qst_station_wake_io(st);                               \
+		return ret_;                                           \
 	} while (0)
+
+static int no_device(enum qst_role role)
+{
+	qst_warn("this station has no %s (roles.%s in the station file)",
+		 role_nouns[role], role_names[role]);
+	return QST_ERR_NOTFOUND;
+}
 
 int qst_station_thermal_ramp(struct qst_station *st, double target_c,
 			     double rate_c_s, double hold_s,
 			     double return_c_s)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
-	DEVICE_OP(st,
+	DEVICE_OP(st, QST_ROLE_THERMAL,
 		  qst_dev_thermal(d)->ramp(d, target_c, rate_c_s, hold_s,
 					   return_c_s));
 }
@@ -472,31 +572,37 @@ int qst_station_thermal_waveform(struct qst_station *st,
 				 double return_c_s)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
-	if (!qst_dev_thermal(d)->waveform)
+	if (st->dev_open[QST_ROLE_THERMAL] && !qst_dev_thermal(d)->waveform)
 		return QST_ERR_UNSUPPORTED;
-	DEVICE_OP(st, qst_dev_thermal(d)->waveform(d, seg, n, return_c_s));
+	DEVICE_OP(st, QST_ROLE_THERMAL,
+		  qst_dev_thermal(d)->waveform(d, seg, n, return_c_s));
 }
 
 int qst_station_thermal_neutral(struct qst_station *st, double celsius)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
-	DEVICE_OP(st, qst_dev_thermal(d)->set_neutral(d, celsius));
+	DEVICE_OP(st, QST_ROLE_THERMAL,
+		  qst_dev_thermal(d)->set_neutral(d, celsius));
 }
 
 int qst_station_thermal_max(struct qst_station *st, double celsius)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
-	DEVICE_OP(st, qst_dev_thermal(d)->set_max(d, celsius));
+	DEVICE_OP(st, QST_ROLE_THERMAL,
+		  qst_dev_thermal(d)->set_max(d, celsius));
 }
 
 int qst_station_thermal_abort(struct qst_station *st)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
-	DEVICE_OP(st, qst_dev_thermal(d)->abort(d));
+	DEVICE_OP(st, QST_ROLE_THERMAL,
+		  qst_dev_thermal(d)->abort(d));
 }
 
 double qst_station_thermal_as_played(struct qst_station *st, double value)
 {
+	if (!st->dev_open[QST_ROLE_THERMAL])
+		return value;
 	double q = qst_dev_thermal(&st->dev[QST_ROLE_THERMAL])->resolution;
 	/* × 10 and / 10 as the driver does it (0.15 / 0.1 < 1.5 in binary). */
 	double steps = q > 0 ? round(1.0 / q) : 0;
@@ -506,14 +612,16 @@ double qst_station_thermal_as_played(struct qst_station *st, double value)
 int qst_station_response_reset(struct qst_station *st)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_RESPONSE];
-	DEVICE_OP(st, qst_dev_response(d)->reset_timer(d));
+	DEVICE_OP(st, QST_ROLE_RESPONSE, qst_dev_response(d)->reset_timer(d));
 }
 
 void qst_station_participant_task(struct qst_station *st,
 				  const struct qst_task *task)
 {
+	if (!st->rig)
+		return;
 	pthread_mutex_lock(&st->lock);
-	qst_participant_set_task(st->participant, task,
+	qst_participant_set_task(qst_simrig_participant(st->rig), task,
 				 qst_clock_now(&st->clock));
 	pthread_mutex_unlock(&st->lock);
 }
@@ -531,18 +639,21 @@ static const struct qst_vibration_ops *vibration_ops(struct qst_station *st)
 int qst_station_pressure_zero(struct qst_station *st)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_PRESSURE];
-	DEVICE_OP(st, pressure_ops(st)->zero(d));
+	DEVICE_OP(st, QST_ROLE_PRESSURE, pressure_ops(st)->zero(d));
 }
 
 int qst_station_pressure_rate(struct qst_station *st, double hz)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_PRESSURE];
+	if (!st->dev_open[QST_ROLE_PRESSURE])
+		return no_device(QST_ROLE_PRESSURE);
 	pthread_mutex_lock(&st->lock);
 	int ret = pressure_ops(st)->set_rate(d, hz);
 	/* Start (or stop) asking now rather than at the old schedule. */
 	st->poll_due[QST_ROLE_PRESSURE] = qst_clock_now(&st->clock);
-	pump_locked(st, qst_clock_now(&st->clock));
+	qst_station_pump_locked(st, qst_clock_now(&st->clock));
 	pthread_mutex_unlock(&st->lock);
+	qst_station_wake_io(st);
 	return ret;
 }
 
@@ -551,6 +662,8 @@ int qst_station_vibration(struct qst_station *st, double hz,
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_VIBRATION];
 	char why[128];
+	if (!st->dev_open[QST_ROLE_VIBRATION])
+		return no_device(QST_ROLE_VIBRATION);
 	pthread_mutex_lock(&st->lock);
 	if (on && qst_supervisor_check_vibration(st->max_vpp, amplitude_vpp, why,
 						 sizeof(why)) < 0) {
@@ -560,7 +673,7 @@ int qst_station_vibration(struct qst_station *st, double hz,
 	int ret = on ? vibration_ops(st)->set_sine(d, hz, amplitude_vpp) : QST_OK;
 	if (ret == QST_OK)
 		ret = vibration_ops(st)->output(d, on);
-	pump_locked(st, qst_clock_now(&st->clock));
+	qst_station_pump_locked(st, qst_clock_now(&st->clock));
 	pthread_mutex_unlock(&st->lock);
 	return ret;
 }
@@ -573,27 +686,57 @@ void qst_station_tighten_vibration(struct qst_station *st, double max_vpp)
 	pthread_mutex_unlock(&st->lock);
 }
 
+int qst_station_sync(struct qst_station *st, int code, int pulse_ms)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_SYNC];
+	if (code < 1 || code > 255 || pulse_ms < 1)
+		return QST_ERR_ARG;
+	if (!st->dev_open[QST_ROLE_SYNC])
+		return no_device(QST_ROLE_SYNC);
+	pthread_mutex_lock(&st->lock);
+	int ret = qst_dev_sync(d)->send(d, (uint8_t)code, pulse_ms);
+	/* The driver writes the code from its poll(): due now. */
+	st->poll_due[QST_ROLE_SYNC] = qst_clock_now(&st->clock);
+	qst_station_pump_locked(st, qst_clock_now(&st->clock));
+	pthread_mutex_unlock(&st->lock);
+	qst_station_wake_io(st);
+	return ret;
+}
+
+int qst_station_rating_scale(struct qst_station *st, int raw_full_scale)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_RATING];
+	DEVICE_OP(st, QST_ROLE_RATING,
+		  qst_dev_rating(d)->set_full_scale(d, raw_full_scale));
+}
+
+/* The simulated operator's hand: only the simulated algometer has one. */
 void qst_station_hand_press(struct qst_station *st, double rate_kpa_s)
 {
+	if (!st->rig)
+		return;
 	pthread_mutex_lock(&st->lock);
-	/* kPa/s over the probe area back to N/s: 10 kPa = 1 N/cm². */
-	qst_mark10_sim_hand_press(st->mark10_sim, qst_clock_now(&st->clock),
-				  rate_kpa_s * st->probe_area_cm2 / 10.0);
+	qst_simrig_hand_press(st->rig, qst_clock_now(&st->clock), rate_kpa_s);
 	pthread_mutex_unlock(&st->lock);
 }
 
 void qst_station_hand_release(struct qst_station *st)
 {
+	if (!st->rig)
+		return;
 	pthread_mutex_lock(&st->lock);
-	qst_mark10_sim_hand_release(st->mark10_sim, qst_clock_now(&st->clock));
+	qst_simrig_hand_release(st->rig, qst_clock_now(&st->clock));
 	pthread_mutex_unlock(&st->lock);
 }
 
 double qst_station_participant_answer(struct qst_station *st, int test,
 				      int stimulus, double value, int kind)
 {
+	if (!st->rig)
+		return NAN;
 	pthread_mutex_lock(&st->lock);
-	double a = qst_participant_answer(st->participant, test, stimulus,
+	double a = qst_participant_answer(qst_simrig_participant(st->rig), test,
+					  stimulus,
 					  value, kind);
 	pthread_mutex_unlock(&st->lock);
 	return a;

@@ -87,12 +87,18 @@ expect_err "instruction budget"
 expect_exit 5 "$QST" config "$WORK/missing.lua"
 expect_err "cannot read"
 
-# A real driver is parsed, checked on the simulated devices, refused by run.
-real=$(station real 'return { roles = { thermal = { driver = "tcs2", port = "/dev/ttyACM0" } } }')
+# A real driver is parsed and checked on the simulated devices; run opens
+# the port, and one that is not there is a device error naming it.
+real=$(station real 'return { roles = { thermal = { driver = "tcs2", port = "/dev/qst-no-such-port" } } }')
 expect_exit 0 "$QST" check --station "$real" "$P/dfns_thermal.lua"
-expect_exit 3 "$QST" run "$P/dfns_thermal.lua" --station "$real" --subject S01 $ID \
+expect_exit 2 "$QST" run "$P/dfns_thermal.lua" --station "$real" --subject S01 $ID \
 	--out "$WORK/real.h5"
-expect_err "driver tcs2 over a real port is not built yet (issue 5)"
+expect_err "real devices run on the real clock"
+expect_exit 4 "$QST" run "$P/dfns_thermal.lua" --station "$real" --subject S01 \
+	--sex F --age 35 --site hand --seed 3 --out "$WORK/real.h5"
+expect_err "roles.thermal: cannot open QST.Lab TCS II"
+expect_err "/dev/qst-no-such-port"
+[ ! -e "$WORK/real.h5" ] || fail "a session file was left for a station that never opened"
 
 # qst.safety{}: tighter holds, looser is refused naming the key.
 cat >"$WORK/tight.lua" <<'LUA'

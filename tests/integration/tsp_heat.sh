@@ -47,6 +47,19 @@ for _, k, peak, _ in peaks:
 print("tsp_heat: 10 pulses, 10 ratings, lateness stored, peaks", [round(p[2], 2) for p in peaks])
 PYEOF
 
+# The virtual participant's heat model sums over the train (docs/
+# simulation.md): a sensitized subject rates the last pulses above the first.
+expect_exit 0 "$QST" run "$QST_SRC/protocols/tsp_heat.lua" $ID --seed 4 \
+	--clock virtual --participant sensitized --out "$WORK/sens.h5"
+"$PY" - "$WORK/sens.h5" <<'PYEOF'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    codes = f["lookup/event_code_names"].asstr()[()][f["events/code"][()]]
+    r = f["events/value2"][()][codes == "rating"]
+assert len(r) == 10 and r[-3:].mean() > r[0], r
+print("sensitized ratings", list(r))
+PYEOF
+
 # The peak comes from the run when given (qst.option), and an option the
 # script never reads is refused before anything runs.
 expect_exit 0 "$QST" run "$QST_SRC/protocols/tsp_heat.lua" $ID --seed 1 \

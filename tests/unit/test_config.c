@@ -136,30 +136,43 @@ static void unknown_keys_and_types_are_named(void **state)
 	       "lab.subject_hint is required");
 }
 
-static void roles_are_parsed_and_real_ones_refused_at_run(void **state)
+static void roles_are_parsed_and_given_to_the_station(void **state)
 {
 	(void)state;
 	expect("return { roles = { thermal = { driver = 'mark10', port = '/dev/ttyUSB0' } } }",
-	       QST_ERR_DATA, "a thermal device is driven by \"sim\" or \"tcs2\"");
+	       QST_ERR_DATA, "a thermal device is driven by \"sim\", \"none\", \"tcs2\"");
+	expect("return { roles = { response = { driver = 'evas', port = '/dev/ttyUSB0' } } }",
+	       QST_ERR_DATA, "\"xid\", \"hidpedal\"");
 	expect("return { roles = { thermal = { driver = 'tcs2' } } }", QST_ERR_DATA,
 	       "needs either port");
 	expect("return { roles = { response = { driver = 'xid', usb = '0403' } } }", QST_ERR_DATA,
 	       "roles.response.usb must be");
 	expect("return { roles = { thermal = { driver = 'sim', port = '/dev/ttyACM0' } } }",
 	       QST_ERR_DATA, "takes no port");
+	expect("return { roles = { sync = { driver = 'none', baud = 9600 } } }",
+	       QST_ERR_DATA, "takes no port, usb or baud");
+	expect("return { roles = { pressure = { driver = 'mark10', port = '/dev/ttyUSB0', baud = 1 } } }",
+	       QST_ERR_DATA, "baud = 1 baud is out of range");
 	expect("return { roles = { smell = { driver = 'sim' } } }", QST_ERR_DATA,
 	       "roles.smell: unknown key");
 	assert_int_equal(load("return { roles = { thermal = { driver = 'tcs2', port = '/dev/ttyACM0' },"
-			      " response = { driver = 'xid', usb = '0403:6001:A1B2' } } }"),
+			      " response = { driver = 'xid', usb = '0403:6001:A1B2' },"
+			      " pressure = { driver = 'mark10', port = '/dev/ttyUSB1', baud = 9600 },"
+			      " sync = { driver = 'none' } } }"),
 			 QST_OK);
 	assert_string_equal(conf.roles[QST_ROLE_THERMAL].port, "/dev/ttyACM0");
 	assert_string_equal(conf.roles[QST_ROLE_RESPONSE].usb, "0403:6001:A1B2");
+	assert_int_equal(conf.roles[QST_ROLE_PRESSURE].baud, 9600);
 	struct qst_session_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
+	/* qst check's dry run keeps the simulated station ... */
 	assert_int_equal(qst_config_apply(&conf, false, &cfg, err, sizeof(err)), QST_OK);
-	assert_int_equal(qst_config_apply(&conf, true, &cfg, err, sizeof(err)),
-			 QST_ERR_UNSUPPORTED);
-	assert_non_null(strstr(err, "driver tcs2 over a real port is not built yet (issue 5)"));
+	assert_false(qst_station_config_is_real(&cfg.station));
+	/* ... qst run gets the real one. */
+	assert_int_equal(qst_config_apply(&conf, true, &cfg, err, sizeof(err)), QST_OK);
+	assert_true(qst_station_config_is_real(&cfg.station));
+	assert_string_equal(cfg.station.roles[QST_ROLE_SYNC].driver, "none");
+	assert_int_equal(cfg.station.roles[QST_ROLE_PRESSURE].baud, 9600);
 }
 
 /* A hostile file is stopped by the budget, not by the host running dry. */
@@ -293,7 +306,7 @@ int main(void)
 		cmocka_unit_test(good_file_tightens),
 		cmocka_unit_test(looser_than_built_in_is_refused),
 		cmocka_unit_test(unknown_keys_and_types_are_named),
-		cmocka_unit_test(roles_are_parsed_and_real_ones_refused_at_run),
+		cmocka_unit_test(roles_are_parsed_and_given_to_the_station),
 		cmocka_unit_test(budget_stops_hostile_files),
 		cmocka_unit_test(subject_ids_follow_the_lab),
 		cmocka_unit_test(vibration_ceiling_refused_before_the_wire),

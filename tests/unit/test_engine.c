@@ -648,7 +648,7 @@ static const struct bad_case bad_cases[] = {
 	  "qst.protocol: unknown key 'author'" },
 	{ "qst.protocol{ name = \"x\", devices = { \"thermal\", \"laser\" } }",
 	  "unknown device class 'laser' (known: thermal, response, pressure, "
-	  "vibration)" },
+	  "vibration, rating, sync)" },
 	/* issue 4: the mechanical battery */
 	{ HEADER "qst.mdt{ start = 15 }",
 	  "test.lua:2: qst.mdt: start = 15 mN is not a level of the von Frey "

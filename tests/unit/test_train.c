@@ -282,7 +282,8 @@ static int r_ask_by(void *rig, const struct qst_question *q, struct qst_answer *
 		    int64_t deadline)
 {
 	struct rig *r = rig;
-	assert_int_equal(q->stimulus, QST_STIM_HEAT_PULSE);
+	assert_int_equal(q->stimulus, QST_STIM_NONE);
+	assert_int_equal(q->kind, QST_ANSWER_RATING);
 	assert_true(deadline > r->now);
 	r->now = deadline;
 	memset(a, 0, sizeof(*a));
