@@ -1001,7 +1001,7 @@ static int rig_waveform(void *rig, const struct qst_wave_segment *seg,
 	struct setpoint sp = { .t0_ns = now, .from_c = from, .neutral_c = s->neutral_c,
 			       .return_c_s = qst_station_thermal_as_played(s->st, return_c_s),
 			       .n_wave = (int)n };
-	double hottest = from, total = 0;
+	double hottest = -INFINITY, total = 0;
 	for (size_t i = 0; i < n; i++) {
 		sp.wave[i] = seg[i];
 		sp.wave[i].to_c = qst_station_thermal_as_played(s->st, seg[i].to_c);
