@@ -129,10 +129,11 @@ static int rate_pulse(const struct qst_rig_ops *ops, void *rig,
 		 pl->k, p->pulses, p->site_text[0] ? " at " : "", p->site_text);
 	/* Stimulus "none": the rating is of what the thermode did, as for a
 	 * script's own qst.ask (the virtual participant answers with the
-	 * most pain it felt since its last answer: this pulse). */
+	 * most pain it felt since its last answer: this pulse); no value,
+	 * which would be counted as a force applied by hand. */
 	struct qst_question q = {
 		.test = -1, .kind = QST_ANSWER_RATING, .text = text,
-		.stimulus = QST_STIM_NONE, .stimulus_value = p->peak_c,
+		.stimulus = QST_STIM_NONE, .stimulus_value = NAN,
 	};
 	struct qst_answer a;
 	int ret = ops->ask_by ? ops->ask_by(rig, &q, &a, deadline_ns) :
