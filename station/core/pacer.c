@@ -41,6 +41,10 @@
 #define MARGIN_HEADROOM_DEN 4
 #define MARGIN_FLOOR_NS (30 * INT64_C(1000))
 #define MARGIN_DECAY 256
+/* A long sleep may spin this fraction of itself whatever the margin has
+ * learnt (a 2 s TSP period: 4 ms, 0.2 % of a CPU): few wake-ups teach the
+ * margin little, and one late pulse in ten is a p90, not a tail. */
+#define LONG_SLEEP_SPIN_DIV 500
 
 static inline void cpu_relax(void)
 {
@@ -64,13 +68,6 @@ void qst_pacer_init(struct qst_pacer *p, int64_t margin_ns)
 	p->margin_max_ns = QST_PACER_MARGIN_MAX_NS;
 }
 
-int64_t qst_pacer_handover(const struct qst_pacer *p,
-			   const struct qst_clock *clock, int64_t t_ns)
-{
-	if (clock->mode == QST_CLOCK_VIRTUAL)
-		return t_ns;
-	return t_ns - p->margin_ns;
-}
 
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 {
@@ -82,6 +79,19 @@ static bool realtime_policy(void)
 	int policy = sched_getscheduler(0);
 	return policy == SCHED_FIFO || policy == SCHED_RR;
 }
+
+/* The margin for a sleep of sleep_ns: what was learnt, or the long-sleep
+ * share of it, within the scheduler's cap. */
+static int64_t margin_for(const struct qst_pacer *p, int64_t sleep_ns, bool rt)
+{
+	if (p->margin_min_ns == p->margin_max_ns)
+		return p->margin_ns;
+	int64_t hi = rt ? p->margin_max_ns : NORMAL_MARGIN_MAX_NS;
+	int64_t share = sleep_ns / LONG_SLEEP_SPIN_DIV;
+	share = share < hi ? share : hi;
+	return share > p->margin_ns ? share : p->margin_ns;
+}
+
 
 /* A coarse wake-up woke wake_late_ns after it asked to. */
 static void adapt(struct qst_pacer *p, int64_t wake_late_ns, bool rt)
@@ -118,14 +128,30 @@ static void note(struct qst_pacer *p, int64_t late_ns)
 		p->max_late_ns = late_ns;
 }
 
+int64_t qst_pacer_handover(const struct qst_pacer *p,
+			   const struct qst_clock *clock, int64_t t_ns)
+{
+	if (clock->mode == QST_CLOCK_VIRTUAL)
+		return t_ns;
+	int64_t now = qst_clock_now(clock);
+	return t_ns - margin_for(p, t_ns - now, realtime_policy());
+}
+
 int64_t qst_pacer_wait_mono(struct qst_pacer *p, int64_t mono_ns)
 {
 	bool rt = realtime_policy();
 	int64_t now = qst_monotonic_ns();
-	int64_t wake = mono_ns - p->margin_ns;
+	int64_t wake = mono_ns - margin_for(p, mono_ns - now, rt);
 	if (wake > now) {
 		sleep_until_mono(wake);
 		now = qst_monotonic_ns();
+		p->late_waits += now > mono_ns;
+		adapt(p, now - wake, rt);
+	} else if (now - wake <= p->margin_max_ns) {
+		/* The caller did the coarse wait itself (the session, handling
+		 * device events until qst_pacer_handover): its lateness to the
+		 * hand-over is a wake-up's lateness too. Much later than that
+		 * it was busy, not woken late, and teaches nothing. */
 		p->late_waits += now > mono_ns;
 		adapt(p, now - wake, rt);
 	}

@@ -149,7 +149,8 @@ void qst_pacer_init(struct qst_pacer *p, int64_t margin_ns);
 /*
  * When a caller that has other work (device events) should hand over to
  * qst_pacer_wait for a deadline t_ns: t_ns minus the margin on a real
- * clock, t_ns itself on a virtual one.
+ * clock (at least 0.2 % of the time left, for long waits), t_ns itself on
+ * a virtual one. qst_pacer_wait learns from how late the caller comes.
  */
 int64_t qst_pacer_handover(const struct qst_pacer *p,
 			   const struct qst_clock *clock, int64_t t_ns);
