@@ -167,10 +167,11 @@ int qst_method_pulse_train(const struct qst_rig_ops *ops, void *rig,
 	for (int i = 0; i < p->pulses; i++) {
 		struct pulse pl = { .k = i + 1, .due_ns = t0 + i * period };
 		ret = pace_to(ops, rig, pl.due_ns);
-		if (ret == QST_OK)
-			record_peak(ops, rig, &prev);
+		/* The command first: nothing between the pacer and it. */
 		if (ret == QST_OK)
 			ret = send_pulse(ops, rig, p, &pl);
+		if (ret == QST_OK)
+			record_peak(ops, rig, &prev);
 		if (ret == QST_OK && p->rate[i])
 			ret = rate_pulse(ops, rig, p, &pl,
 					 pl.due_ns + period - RATING_GUARD_NS);
