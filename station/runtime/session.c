@@ -1614,6 +1614,7 @@ static int host_pulse_train(void *user, const struct qst_pulse_train_params *p,
 {
 	struct session *s = user;
 	s->resumable = false;
+	s->pacer.max_late_ns = 0; /* this train's, for the operator's line */
 	int ret = qst_method_pulse_train(&rig_ops, s, p);
 	/* The operator ended it (recorded as not done by rig_ask). */
 	if (ret == QST_METHOD_NOT_DONE)
@@ -1621,8 +1622,10 @@ static int host_pulse_train(void *user, const struct qst_pulse_train_params *p,
 	if (ret == QST_ERR_ARG)
 		ret = fail(s, QST_ERR_SCRIPT, "pulse train: implausible settings");
 	else if (ret == QST_OK)
-		console_line(s, "pulse train of %d done: worst command lateness "
-			     "%.3f ms", p->pulses, qst_ns_to_s(s->pacer.max_late_ns) * 1e3);
+		console_line(s, "pulse train of %d done: the pacer's waits ended at "
+			     "most %.3f ms late (each pulse's command lateness is "
+			     "recorded with it)", p->pulses,
+			     qst_ns_to_s(s->pacer.max_late_ns) * 1e3);
 	return host_error(s, ret, errbuf, errlen);
 }
 
