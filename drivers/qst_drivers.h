@@ -317,7 +317,22 @@ struct qst_driver {
 	/* The port a real device of this kind sits on (station files may
 	 * override the baud rate where the device's is selectable). */
 	struct qst_driver_link link;
+	/*
+	 * USB identities the device is known to come with ("VID:PID", hex,
+	 * NULL-terminated; NULL for none known), for `qst devices`. Generic
+	 * bridges (CH340, FTDI) carry many devices: a match is a candidate,
+	 * and only the probe (identification) tells.
+	 */
+	const char *const *usb_ids;
 };
+
+/*
+ * Drivers that may serve a device seen on USB: by the drivers' usb_ids,
+ * and every USB-TMC driver for an instrument with a USB-TMC interface.
+ * Fills out[0..max), returns how many.
+ */
+int qst_drivers_for_usb(uint16_t vid, uint16_t pid, bool usbtmc,
+			const struct qst_driver **out, int max);
 
 /* The role class a driver serves, by name: "thermal", "response", ... */
 const char *qst_dev_class_name(enum qst_dev_class cls);

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "qst_drivers.h"
 
@@ -58,6 +59,29 @@ const struct qst_driver *qst_driver_find(const char *name)
 		if (strcmp(drivers[i]->name, name) == 0)
 			return drivers[i];
 	return NULL;
+}
+
+static bool lists_id(const char *const *ids, const char *id)
+{
+	for (; ids && *ids; ids++)
+		if (!strcasecmp(*ids, id))
+			return true;
+	return false;
+}
+
+int qst_drivers_for_usb(uint16_t vid, uint16_t pid, bool usbtmc,
+			const struct qst_driver **out, int max)
+{
+	char id[16];
+	snprintf(id, sizeof(id), "%04x:%04x", vid, pid);
+	int n = 0;
+	for (size_t i = 0; drivers[i] && n < max; i++) {
+		const struct qst_driver *d = drivers[i];
+		bool tmc = d->link.kind == QST_LINK_USB && d->link.usb == QST_USB_TMC;
+		if (lists_id(d->usb_ids, id) || (usbtmc && tmc))
+			out[n++] = d;
+	}
+	return n;
 }
 
 void qst_dev_emit(struct qst_dev *dev, struct qst_event *ev)

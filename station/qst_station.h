@@ -90,6 +90,10 @@ struct qst_station_config {
 	 * a real driver or "none" (the virtual participant can only feel a
 	 * simulated thermode), and the clock must be real. */
 	struct qst_role_config roles[QST_ROLE_COUNT];
+	/* Real devices served by simulators (qst simulate, the driver
+	 * tests): the Unix datagram socket where their virtual participant
+	 * takes the operator's instructions (qst_simrig_listen); "" none. */
+	char participant_link[108];
 };
 
 /* True when cfg names a real driver for some role. */
@@ -117,6 +121,7 @@ struct qst_station {
 	int wake_fd;                          /* eventfd: wake the I/O thread */
 	/* the simulated devices and participant; NULL for real devices */
 	struct qst_simrig *rig;
+	int link_fd;                          /* participant link, or -1 */
 	double probe_area_cm2;
 	double max_vpp;
 	int64_t poll_due[QST_ROLE_COUNT];     /* drivers that must be asked */

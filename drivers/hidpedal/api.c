@@ -96,4 +96,6 @@ const struct qst_driver qst_driver_hidpedal = {
 	.class_ops = &hidpedal_response_ops,
 	/* devices.md §7: interrupt-IN reports through libusb. */
 	.link = { .kind = QST_LINK_USB, .usb = QST_USB_INTERRUPT_IN },
+	/* devices.md §7: Infinity IN-USB-2 (medium). */
+	.usb_ids = (const char *const[]){ "05f3:00ff", NULL },
 };

@@ -701,3 +701,23 @@ double qst_participant_answer(struct qst_participant *p, int test,
 		return NAN;
 	}
 }
+
+int qst_task_format(const struct qst_task *task, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "task %d %d %.3f\n", (int)task->kind,
+			 task->direction, task->reference_c);
+	return n > 0 && (size_t)n < len ? n : QST_ERR_ARG;
+}
+
+int qst_task_parse(const char *line, struct qst_task *task)
+{
+	int kind, dir;
+	double ref;
+	char end;
+	if (sscanf(line, "task %d %d %lf%c", &kind, &dir, &ref, &end) != 4 ||
+	    end != '\n' || kind < QST_TASK_NONE || kind > QST_TASK_PRESSURE_PAIN ||
+	    (dir != 1 && dir != -1 && dir != 0) || !(ref >= 0 && ref <= 60))
+		return QST_ERR_DATA;
+	*task = (struct qst_task){ (enum qst_task_kind)kind, dir, ref };
+	return QST_OK;
+}

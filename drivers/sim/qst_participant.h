@@ -113,6 +113,14 @@ struct qst_task {
 #define QST_KEY_HOT 3
 #define QST_KEY_BURNING 4
 
+/*
+ * The task as one text line, for a participant behind real ports (the
+ * station's participant link, qst_simrig_listen): "task KIND DIR REF".
+ * format returns the length written; parse returns QST_OK or QST_ERR_DATA.
+ */
+int qst_task_format(const struct qst_task *task, char *buf, size_t len);
+int qst_task_parse(const char *line, struct qst_task *task);
+
 struct qst_participant;
 
 /* Called with (t_ns, key, pressed) when the participant acts. */

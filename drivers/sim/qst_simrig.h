@@ -38,9 +38,9 @@ struct qst_simrig_config {
 struct qst_simrig;
 
 /*
- * One simulator on each fds[slot] >= 0 (borrowed: the caller closes them
- * after qst_simrig_free); a slot with -1 has no device. The thermode and
- * the pad are needed for the participant. err says what failed.
+ * One simulator on each fds[slot] >= 0 (taken: each simulator closes its
+ * own when freed); a slot with -1 has no device. The thermode and the pad
+ * are needed for the participant. err says what failed.
  */
 int qst_simrig_new(const struct qst_simrig_config *cfg,
 		   const int fds[QST_SIMRIG_SLOTS], int64_t t0_ns,
@@ -61,6 +61,15 @@ struct qst_participant *qst_simrig_participant(struct qst_simrig *rig);
 void qst_simrig_hand_press(struct qst_simrig *rig, int64_t t_ns,
 			   double rate_kpa_s);
 void qst_simrig_hand_release(struct qst_simrig *rig, int64_t t_ns);
+
+/*
+ * Take the operator's instructions (the participant's task) as datagrams
+ * on a Unix socket bound at path (qst_task_format lines): what an operator
+ * would say to a subject, for a rig behind real ports, where the station
+ * cannot reach the participant in process. Served by qst_simrig_serve.
+ */
+int qst_simrig_listen(struct qst_simrig *rig, const char *path, char *err,
+		      size_t errlen);
 
 /*
  * Serve the rig in real time on CLOCK_MONOTONIC from t0 (the far ends'

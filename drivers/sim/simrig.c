@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "qst_simrig.h"
 
@@ -29,6 +32,7 @@ struct qst_simrig {
 	double probe_area_cm2;
 	bool rating_capture;
 	int fds[QST_SIMRIG_SLOTS];
+	int task_fd;    /* the participant link, or -1 */
 };
 
 static int press_on_pad(void *user, int64_t t_ns, int key, bool pressed)
@@ -112,6 +116,7 @@ int qst_simrig_new(const struct qst_simrig_config *cfg,
 	if (!rig)
 		return QST_ERR_NOMEM;
 	memcpy(rig->fds, fds, sizeof(rig->fds));
+	rig->task_fd = -1;
 	rig->probe_area_cm2 = cfg->probe_area_cm2 > 0 ? cfg->probe_area_cm2 : 1.0;
 	int ret = new_stimulators(rig, cfg, fds, t0_ns);
 	if (ret == QST_OK)
@@ -143,6 +148,8 @@ void qst_simrig_free(struct qst_simrig *rig)
 	qst_evas_sim_free(rig->evas);
 	qst_trigger_sim_free(rig->trigger);
 	qst_tcs2_sim_free(rig->tcs2);
+	if (rig->task_fd >= 0)
+		close(rig->task_fd);
 	free(rig);
 }
 
@@ -211,6 +218,43 @@ void qst_simrig_hand_release(struct qst_simrig *rig, int64_t t_ns)
 		qst_mark10_sim_hand_release(rig->mark10, t_ns);
 }
 
+int qst_simrig_listen(struct qst_simrig *rig, const char *path, char *err,
+		      size_t errlen)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		snprintf(err, errlen, "participant link path too long: %s", path);
+		return QST_ERR_ARG;
+	}
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		snprintf(err, errlen, "participant link %s: %s", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return QST_ERR_IO;
+	}
+	rig->task_fd = fd;
+	return QST_OK;
+}
+
+/* Every instruction waiting on the link, applied at t. */
+static void take_tasks(struct qst_simrig *rig, int64_t t_ns)
+{
+	char line[128];
+	ssize_t n;
+	while (rig->task_fd >= 0 &&
+	       (n = recv(rig->task_fd, line, sizeof(line) - 1, 0)) > 0) {
+		line[n] = '\0';
+		struct qst_task task;
+		if (qst_task_parse(line, &task) == QST_OK)
+			qst_participant_set_task(rig->participant, &task, t_ns);
+		else
+			qst_warn("participant link: not a task: %.40s", line);
+	}
+}
+
 static bool only_hangups(const struct pollfd *fds, nfds_t n)
 {
 	for (nfds_t i = 0; i < n; i++)
@@ -222,8 +266,10 @@ static bool only_hangups(const struct pollfd *fds, nfds_t n)
 void qst_simrig_serve(struct qst_simrig *rig, int64_t origin_mono_ns,
 		      const volatile bool *stop)
 {
-	struct pollfd fds[QST_SIMRIG_SLOTS];
+	struct pollfd fds[QST_SIMRIG_SLOTS + 1];
 	nfds_t n = 0;
+	if (rig->task_fd >= 0)
+		fds[n++] = (struct pollfd){ .fd = rig->task_fd, .events = POLLIN };
 	for (int s = 0; s < QST_SIMRIG_SLOTS; s++)
 		if (rig->fds[s] >= 0)
 			fds[n++] = (struct pollfd){ .fd = rig->fds[s],
@@ -241,6 +287,8 @@ void qst_simrig_serve(struct qst_simrig *rig, int64_t origin_mono_ns,
 		 * good: wait out the period rather than spin on it. */
 		if (ready > 0 && only_hangups(fds, n))
 			nanosleep(&ts, NULL);
-		qst_simrig_step(rig, qst_monotonic_ns() - origin_mono_ns);
+		int64_t t = qst_monotonic_ns() - origin_mono_ns;
+		take_tasks(rig, t);
+		qst_simrig_step(rig, t);
 	}
 }

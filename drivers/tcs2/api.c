@@ -370,4 +370,6 @@ const struct qst_driver qst_driver_tcs2 = {
 	.class_ops = &tcs2_thermal_ops,
 	/* devices.md §1.2: 115200 8N1, no flow control (high). */
 	.link = { .kind = QST_LINK_SERIAL, .serial = { 115200, 8, 'N', 1 } },
+	/* devices.md §1.2 / G1: a generic CH340 bridge (low confidence). */
+	.usb_ids = (const char *const[]){ "1a86:7523", NULL },
 };

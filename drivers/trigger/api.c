@@ -200,6 +200,8 @@ const struct qst_driver qst_driver_triggerbox = {
 	/* devices.md §6: an FTDI virtual serial port; its baud rate is not
 	 * documented (gap G10), 115200 8N1 until a unit says otherwise. */
 	.link = { .kind = QST_LINK_SERIAL, .serial = { 115200, 8, 'N', 1 } },
+	/* devices.md §6: the FT2232H with Brain Products' own id (high). */
+	.usb_ids = (const char *const[]){ "1103:0021", NULL },
 };
 
 const struct qst_driver qst_driver_mmbts = {

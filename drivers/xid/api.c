@@ -143,4 +143,6 @@ const struct qst_driver qst_driver_xid = {
 	/* devices.md §3.2: 115200 is the default of the selectable rates,
 	 * 8N1, no flow control (high). */
 	.link = { .kind = QST_LINK_SERIAL, .serial = { 115200, 8, 'N', 1 } },
+	/* devices.md §3.2 / G7: FTDI's default id, probably (low). */
+	.usb_ids = (const char *const[]){ "0403:6001", NULL },
 };

@@ -61,17 +61,19 @@ static const char run_help[] =
 	"  --clock virtual|real virtual time (default) runs as fast as the host can;\n"
 	"                       real runs at wall-clock pace (the default, and the\n"
 	"                       only choice, for a station of real devices)\n"
-	"  --set NAME=NUMBER    a number for the script's qst.option(NAME, default),\n"
-	"                       e.g. --set peak_c=47.5 (repeatable; each must be read)\n"
-	"  --realtime           lock memory and pace trains at SCHED_FIFO priority\n"
-	"                       where permitted (warned and recorded if not;\n"
-	"                       docs/timing.md)\n"
+	"  --set NAME=NUMBER    for the script's qst.option(NAME, default); repeatable\n"
+	"  --realtime           mlockall + SCHED_FIFO for pacing, if permitted\n"
+	"                       (docs/timing.md)\n"
 	"  --seed N             seed of the simulation (default: from the time)\n"
 	"  --participant NAME   virtual participant: healthy (default),\n"
 	"                       hyperalgesic, hypoesthetic, mech-hyperalgesic or\n"
 	"                       sensitized (TS, CPM, OA: docs/simulation.md)\n"
 	"  --participant-set K=V[,K=V]  override participant values, e.g. hpt_c=41\n"
 	"  --thermode-area CM2  contact area stored with the data (default 9)\n"
+	"  --participant-link SOCKET\n"
+	"                       real ports served by simulators (qst simulate\n"
+	"                       station, the driver tests): send the operator's\n"
+	"                       instructions to their virtual participant\n"
 	"  --wire-log FILE      write every byte exchanged with the devices to FILE,\n"
 	"                       one line per chunk (docs/simulation.md); mode 0600,\n"
 	"                       never overwritten unless --overwrite\n"
@@ -109,6 +111,7 @@ struct run_options {
 	int stop_key;
 	double stop_hold_s;
 	const char *wire_log;
+	char participant_link[108];
 	struct qst_sim_fault faults[QST_ROLE_COUNT];
 	bool overwrite, skip_check, seed_given, clock_given, realtime;
 	struct qst_script_option options[QST_SCRIPT_MAX_OPTIONS];
@@ -123,6 +126,7 @@ enum {
 	OPT_OUT, OPT_OVERWRITE, OPT_SEED, OPT_STATION, OPT_CLOCK,
 	OPT_PARTICIPANT, OPT_PARTICIPANT_SET, OPT_REF, OPT_SKIP_CHECK,
 	OPT_AREA, OPT_ANSWERS, OPT_STOP_KEY, OPT_STOP_HOLD, OPT_WIRE_LOG,
+	OPT_PARTICIPANT_LINK,
 	OPT_SIM_FAULT, OPT_REALTIME, OPT_SET, OPT_HELP,
 };
 
@@ -147,6 +151,7 @@ static const struct option long_options[] = {
 	{ "stop-key", required_argument, NULL, OPT_STOP_KEY },
 	{ "stop-hold", required_argument, NULL, OPT_STOP_HOLD },
 	{ "wire-log", required_argument, NULL, OPT_WIRE_LOG },
+	{ "participant-link", required_argument, NULL, OPT_PARTICIPANT_LINK },
 	{ "sim-fault", required_argument, NULL, OPT_SIM_FAULT },
 	{ "realtime", no_argument, NULL, OPT_REALTIME },
 	{ "set", required_argument, NULL, OPT_SET },
@@ -303,6 +308,11 @@ static int take_station_option(struct run_options *o, int opt, const char *arg)
 	case OPT_AREA:
 		if (!parse_double(arg, 0.01, 100.0, &o->meta.thermode_area_cm2))
 			return bad("--thermode-area '%s' must be in 0.01-100 cm2", arg);
+		return 0;
+	case OPT_PARTICIPANT_LINK:
+		if (strlen(arg) >= sizeof(o->participant_link))
+			return bad("--participant-link %.40s...: path too long", arg);
+		snprintf(o->participant_link, sizeof(o->participant_link), "%s", arg);
 		return 0;
 	case OPT_WIRE_LOG:
 		o->wire_log = arg;
@@ -474,6 +484,8 @@ static int build_config(const struct run_options *o, bool for_run,
 	 * (and then the station refuses, saying why). */
 	if (qst_station_config_is_real(&cfg->station) && !o->clock_given)
 		cfg->station.clock_mode = QST_CLOCK_REAL;
+	memcpy(cfg->station.participant_link, o->participant_link,
+	       sizeof(o->participant_link));
 	cfg->script_limits.memory_bytes = QST_SCRIPT_DEFAULT_MEMORY;
 	cfg->script_limits.instructions = QST_SCRIPT_DEFAULT_INSTRUCTIONS;
 	return -1;

@@ -27,6 +27,8 @@ static const char usage_text[] =
 	"  recover FILE.h5.journal\n"
 	"                     rebuild a session file from its crash journal\n"
 	"  config [FILE.lua]  check a station file, print the effective station\n"
+	"  devices [--probe]  list serial ports and USB devices with the drivers\n"
+	"                     that may serve them; --probe asks each to identify\n"
 	"  simulate tcs2|mark10|xid|evas|trigger [--seed N] [--fault KIND@S[:ARG]]\n"
 	"                     serve a simulated device on a pseudo-terminal and\n"
 	"                     print its path (docs/serial.md)\n"
@@ -109,6 +111,8 @@ int main(int argc, char **argv)
 		return qst_cli_config(argc - 1, argv + 1);
 	if (!strcmp(cmd, "recover"))
 		return qst_cli_recover(argc - 1, argv + 1);
+	if (!strcmp(cmd, "devices"))
+		return qst_cli_devices(argc - 1, argv + 1);
 	if (!strcmp(cmd, "simulate"))
 		return qst_cli_simulate(argc - 1, argv + 1);
 	qst_cli_error("unknown command '%s' (try qst --help)", cmd);

@@ -28,6 +28,8 @@ int qst_cli_recover(int argc, char **argv);
 int qst_cli_report(int argc, char **argv);
 /* qst config: validate a station file, print the effective station. */
 int qst_cli_config(int argc, char **argv);
+/* qst devices [--probe]: serial ports and USB devices, their drivers. */
+int qst_cli_devices(int argc, char **argv);
 /* qst simulate: serve a simulated device on a pseudo-terminal. */
 int qst_cli_simulate(int argc, char **argv);
 /* qst analyze --group: the Magerl group test over analysed files. */

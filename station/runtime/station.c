@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -422,6 +423,7 @@ struct qst_station *qst_station_new(const struct qst_station_config *cfg)
 	qst_clock_init(&st->clock, cfg->clock_mode);
 	pthread_mutex_init(&st->lock, NULL);
 	st->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	st->link_fd = -1;
 	if (qst_evq_init(&st->queue) < 0 || st->wake_fd < 0) {
 		qst_station_close(st);
 		return NULL;
@@ -528,6 +530,8 @@ void qst_station_close(struct qst_station *st)
 	qst_evq_destroy(&st->queue);
 	if (st->wake_fd >= 0)
 		close(st->wake_fd);
+	if (st->link_fd >= 0)
+		close(st->link_fd);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
@@ -615,11 +619,24 @@ int qst_station_response_reset(struct qst_station *st)
 	DEVICE_OP(st, QST_ROLE_RESPONSE, qst_dev_response(d)->reset_timer(d));
 }
 
+/* A participant behind real ports hears the instruction over its link;
+ * lost instructions only make it answer wrongly, so failures are logged. */
+static void tell_linked_participant(struct qst_station *st,
+				    const struct qst_task *task)
+{
+	char line[128];
+	int n = qst_task_format(task, line, sizeof(line));
+	if (st->link_fd >= 0 && n > 0 && send(st->link_fd, line, (size_t)n, 0) < 0)
+		qst_warn("participant link: %s", strerror(errno));
+}
+
 void qst_station_participant_task(struct qst_station *st,
 				  const struct qst_task *task)
 {
-	if (!st->rig)
+	if (!st->rig) {
+		tell_linked_participant(st, task);
 		return;
+	}
 	pthread_mutex_lock(&st->lock);
 	qst_participant_set_task(qst_simrig_participant(st->rig), task,
 				 qst_clock_now(&st->clock));

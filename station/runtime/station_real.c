@@ -6,8 +6,12 @@
  */
 #define LOG_PREFIX "station: "
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "station_internal.h"
 
@@ -75,6 +79,21 @@ static int open_role(struct qst_station *st, enum qst_role role,
 	return qst_station_attach(st, role, errbuf, errlen);
 }
 
+static int connect_participant(struct qst_station *st, const char *path,
+			       char *errbuf, size_t errlen)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	st->link_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (st->link_fd < 0 ||
+	    connect(st->link_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		snprintf(errbuf, errlen, "participant link %s: %s", path,
+			 strerror(errno));
+		return QST_ERR_IO;
+	}
+	return QST_OK;
+}
+
 int qst_station_open_real(const struct qst_station_config *cfg,
 			  struct qst_station **out, char *errbuf,
 			  size_t errlen)
@@ -87,7 +106,9 @@ int qst_station_open_real(const struct qst_station_config *cfg,
 	struct qst_station *st = qst_station_new(cfg);
 	if (!st)
 		return QST_ERR_NOMEM;
-	int ret = QST_OK;
+	int ret = cfg->participant_link[0] ?
+			  connect_participant(st, cfg->participant_link, errbuf,
+					      errlen) : QST_OK;
 	for (int r = 0; r < QST_ROLE_COUNT && ret == QST_OK; r++) {
 		const struct qst_role_config *rc = &cfg->roles[r];
 		if (rc->driver[0] && strcmp(rc->driver, "none") != 0)

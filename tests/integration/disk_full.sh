@@ -25,9 +25,10 @@ expect_paused() {
 
 session "$WORK/ref.h5" >/dev/null 2>"$WORK/ref.log" || { cat "$WORK/ref.log"; fail "reference run"; }
 
-# 1. Journal writes: 1 header, 2-5 devices, 6-23 the 18 trials, 24 the
-#    session's end; the injected failure cuts the write half way.
-for n in 6 9 14 21 24; do
+# 1. Journal writes: 1 header, 2-7 the six devices of the simulated
+#    station, 8-25 the 18 trials, 26 the session's end; the injected
+#    failure cuts the write half way.
+for n in 8 11 16 23 26; do
 	f="$WORK/inj$n.h5"
 	QST_TEST_FAIL_WRITE=$n:3 session "$f" >/dev/null 2>"$WORK/inj$n.log" ||
 		{ cat "$WORK/inj$n.log"; fail "write $n: the session did not resume"; }
