@@ -190,6 +190,18 @@ enum qst_dev_class {
 
 struct qst_dev;
 
+/*
+ * One segment of a waveform: from where the previous one ended (the first
+ * from the plate's temperature) straight to to_c in duration_s.
+ */
+struct qst_wave_segment {
+	double to_c;
+	double duration_s;
+};
+
+/* Most segments one waveform may hold (before a driver splits long ones). */
+#define QST_WAVE_MAX_SEGMENTS 64
+
 /* Operations a thermal stimulator offers; temperatures in °C, rates °C/s. */
 struct qst_thermal_ops {
 	/* Baseline the thermode rests at between stimuli. */
@@ -212,6 +224,15 @@ struct qst_thermal_ops {
 	 * 0.06 °C/s played as 0.1 °C/s drifts from its model by 2 °C in 50 s.
 	 */
 	double resolution;
+	/*
+	 * Play an arbitrary profile from the present temperature: the n
+	 * segments one after the other, then back to neutral at return_c_s.
+	 * A ramp afterwards is an ordinary ramp again. NULL when the device
+	 * cannot. Durations are rounded up to the device's steps (never
+	 * played faster than asked), temperatures to its resolution.
+	 */
+	int (*waveform)(struct qst_dev *dev, const struct qst_wave_segment *seg,
+			size_t n, double return_c_s);
 };
 
 /* Operations a pressure algometer offers (force gauge + probe). */

@@ -168,6 +168,56 @@ struct qst_ppt_params {
 	char site_text[64];
 };
 
+/* ------------------------------------------------ timed thermal stimuli */
+
+/*
+ * qst.pulse_train{}: identical heat pulses at fixed times, each rated or
+ * not (temporal summation of pain, qst-domain.md §6.1). Each pulse ramps
+ * from the baseline to the peak at rise, holds, and falls at fall; its
+ * command goes out at t0 + k / frequency from the station's pacer.
+ */
+#define QST_TRAIN_MAX_PULSES 100
+
+struct qst_pulse_train_params {
+	double peak_c;          /* required */
+	double baseline_c;      /* default 40 (the TCS II neutral maximum) */
+	int pulses;             /* default 10 */
+	double frequency_hz;    /* default 0.4 (Staud, §6.1) */
+	double hold_s;          /* at peak, default 0.5 (Kell, §6.1) */
+	double rise_c_s;        /* default 10 */
+	double fall_c_s;        /* default 10 */
+	bool rate[QST_TRAIN_MAX_PULSES]; /* rate[k]: ask a rating after pulse k+1 */
+	char site_text[64];
+};
+
+/*
+ * qst.waveform{}: an arbitrary profile, segment by segment; each either a
+ * rate (°C/s) or a duration (s) to its end temperature, the other NaN.
+ */
+#define QST_WAVEFORM_MAX_SEGMENTS 64
+
+struct qst_waveform_params {
+	int n;
+	struct {
+		double to_c;
+		double rate_c_s;    /* NaN when the duration is given */
+		double duration_s;  /* NaN when the rate is given */
+	} seg[QST_WAVEFORM_MAX_SEGMENTS];
+	double return_rate_c_s; /* back to baseline afterwards, default 5 */
+};
+
+/*
+ * qst.option(name, default): a number the run gives the script
+ * (`qst run --set name=value`), e.g. a subject's calibrated temperature.
+ */
+#define QST_SCRIPT_MAX_OPTIONS 16
+
+struct qst_script_option {
+	char key[32];
+	double value;
+	bool read;      /* the script asked for it (set by the host) */
+};
+
 /* qst.ask{}: one operator-guided step with a typed answer. */
 enum qst_answer_kind {
 	QST_ANSWER_YESNO = 0,      /* detected yes/no */
@@ -239,6 +289,13 @@ struct qst_script_host {
 	 * none; QST_ERR_LIMIT for a value looser than the one in force. */
 	int (*safety)(void *user, const struct qst_safety_params *p,
 		      char *errbuf, size_t errlen);
+	/* Issue 6: paced pulse trains and arbitrary waveforms. */
+	int (*pulse_train)(void *user, const struct qst_pulse_train_params *p,
+			   char *errbuf, size_t errlen);
+	int (*waveform)(void *user, const struct qst_waveform_params *p,
+			char *errbuf, size_t errlen);
+	/* qst.option(): 1 with *value set when the run gives key, else 0. */
+	int (*option)(void *user, const char *key, double *value);
 	/* Issue 5: a marker code (1..255) on the sync line for pulse_ms. */
 	int (*sync)(void *user, int code, int pulse_ms, char *errbuf,
 		    size_t errlen);

@@ -51,6 +51,16 @@ enum qst_event_code {
 	/* issue 5: sync out and rating slider markers */
 	QST_EVC_SYNC = 27,         /* value = code on the line (0: reset), value2 = pulse ms */
 	QST_EVC_RATING_MARKER = 28, /* message = the slider's token (L, C, R, 999) */
+	/* Issue 6: paced trains and waveforms (docs/hdf5-schema.md, "Pulse
+	 * trains"). A train's pulses follow its train_start, in order. */
+	QST_EVC_STIM_WAVEFORM = 29, /* value = hottest °C, value2 = segments */
+	QST_EVC_TRAIN_START = 30,  /* value = pulses, value2 = Hz; message = settings */
+	QST_EVC_PULSE = 31,        /* t = command time; value = pulse 1..n,
+				    * value2 = lateness s (t - scheduled time) */
+	QST_EVC_PULSE_PEAK = 32,   /* value = pulse, value2 = peak measured °C */
+	QST_EVC_RATING = 33,       /* t = answer; value = pulse, value2 = NRS 0..100 */
+	QST_EVC_REALTIME = 34,     /* value = 1 if SCHED_FIFO, value2 = 1 if
+				    * memory locked; message = what was granted */
 	QST_EVC_COUNT
 };
 const char *qst_event_code_name(int code);

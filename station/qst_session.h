@@ -46,6 +46,13 @@ struct qst_session_config {
 	volatile sig_atomic_t *stop_request;
 	int estop_key;
 	int64_t estop_hold_ns;
+	/* Real-time mode for the session thread, which paces the trains
+	 * (docs/timing.md): mlockall and SCHED_FIFO where permitted; what
+	 * was granted is recorded (QST_EVC_REALTIME). */
+	bool realtime;
+	/* Numbers given to the script (qst.option); each must be read. */
+	struct qst_script_option options[QST_SCRIPT_MAX_OPTIONS];
+	int n_options;
 };
 
 /* In real time, an emergency stop is noticed within this. */

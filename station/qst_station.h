@@ -163,6 +163,10 @@ int qst_station_next_event(struct qst_station *st, int64_t deadline_ns,
 int qst_station_thermal_ramp(struct qst_station *st, double target_c,
 			     double rate_c_s, double hold_s,
 			     double return_c_s);
+/* QST_ERR_UNSUPPORTED when the thermode has no waveforms. */
+int qst_station_thermal_waveform(struct qst_station *st,
+				 const struct qst_wave_segment *seg, size_t n,
+				 double return_c_s);
 int qst_station_thermal_neutral(struct qst_station *st, double celsius);
 int qst_station_thermal_max(struct qst_station *st, double celsius);
 int qst_station_thermal_abort(struct qst_station *st);

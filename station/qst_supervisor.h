@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "qst_core.h"
+#include "qst_drivers.h"
 
 struct qst_thermal_limits {
 	double min_c;          /* hard minimum, default 0 °C (§8.2 interlock 1) */
@@ -109,6 +110,17 @@ int qst_supervisor_check_vibration(double max_vpp, double vpp, char *why,
 int qst_supervisor_check_ramp(const struct qst_thermal_limits *lim,
 			      double target_c, double rate_c_s, double hold_s,
 			      double return_c_s, char *why, size_t whylen);
+/*
+ * Check a whole waveform before anything is sent: every segment's end
+ * temperature within the limits, its rate (from where the previous one
+ * ended; the first from from_c) at most the rate ceiling, time held at or
+ * above long_hold_c at most long_hold_max_s, and the return rate. `why`
+ * names the segment (1-based) and the rule.
+ */
+int qst_supervisor_check_waveform(const struct qst_thermal_limits *lim,
+				  double from_c,
+				  const struct qst_wave_segment *seg, size_t n,
+				  double return_c_s, char *why, size_t whylen);
 int qst_supervisor_check_neutral(const struct qst_thermal_limits *lim,
 				 double neutral_c, char *why, size_t whylen);
 /* A measured readback outside the limits (plus margin): QST_ERR_LIMIT. */
@@ -190,6 +202,16 @@ double qst_dose_exposed_s(const struct qst_dose_guard *g, int64_t from_ns,
 double qst_dose_stimulus_s(double threshold_c, double from_c, double target_c,
 			   double rate_c_s, double hold_s, double return_c_s,
 			   double neutral_c);
+/* Time a waveform spends above threshold_c, in seconds: its segments
+ * from from_c, then the return to neutral_c at return rate. */
+double qst_dose_waveform_s(double threshold_c, double from_c,
+			   const struct qst_wave_segment *seg, size_t n,
+			   double return_c_s, double neutral_c);
+/* As qst_dose_check_stimulus, for a waveform. */
+int qst_dose_check_waveform(const struct qst_dose_guard *g, int64_t now_ns,
+			    double from_c, const struct qst_wave_segment *seg,
+			    size_t n, double return_c_s, double neutral_c,
+			    char *why, size_t whylen);
 /* Before a stimulus that starts at now_ns: QST_ERR_LIMIT when its worst
  * case would push the exposure of the window ending at its end past the
  * budget. */

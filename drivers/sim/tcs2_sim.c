@@ -24,6 +24,12 @@
  *   1 Hz schedule resumes 1 s after the last 100 Hz line. `Y` is ignored.
  * - Replies and stream lines carry the documented CR prefix and nothing
  *   after them (trailing bytes are gap G2).
+ * - Waveforms (`Uw`, `Ue`): the header and its segments may arrive in
+ *   any number of writes; a non-digit inside the segments drops the
+ *   upload and starts the next command. With `Ue` on for a zone, `L` plays its profile: the first
+ *   segment from the plate's temperature at `L`, each straight to its end
+ *   temperature in its duration, then the return to neutral at `R`, as
+ *   after a ramp (the gaps of protocol.h). `C`, `V`, `D` are then unused.
  * - Injected faults (qst_tcs2_sim_set_fault, docs/simulation.md): a
  *   stalled device keeps its plate on the profile it was running but reads
  *   and says nothing; a diverging plate settles at its temperature at the
@@ -55,9 +61,17 @@ struct zone_params {
 	int duration; /* ms */
 };
 
+/* A zone's uploaded waveform (`Uw`), played by `L` while `Ue` is on. */
+struct zone_wave {
+	bool enabled;
+	int n;
+	struct qst_tcs2_wave_seg seg[QST_TCS2_WAVE_SEG_MAX];
+};
+
 /* One zone's running stimulus: rise/plateau until ret_start, then return. */
 struct zone_stim {
 	bool active;
+	bool wave;         /* playing the zone's waveform, not a ramp */
 	int64_t start_ns;
 	double from_c;
 	double target_c;
@@ -79,6 +93,13 @@ struct qst_tcs2_sim {
 	bool stream_stim;     /* `Ob` */
 	struct zone_params par[QST_TCS2_ZONES];
 	struct zone_stim stim[QST_TCS2_ZONES];
+	struct zone_wave wave[QST_TCS2_ZONES];
+	/* a `Uw` upload in progress: segments still expected, and where */
+	int wave_expect;
+	unsigned wave_mask;
+	struct zone_wave upload;
+	char wave_seg[QST_TCS2_WAVE_SEG_LEN];
+	size_t wave_seg_len;
 	double plate_c[QST_TCS2_ZONES];
 	int64_t next_line_ns;
 	char cmd[QST_TCS2_CMD_MAX];
@@ -155,12 +176,34 @@ static double step_toward(double from, double to, double rate_c_s, double el_s)
 	return from - d > to ? from - d : to;
 }
 
+/* Where zone z's waveform puts the setpoint at t (before its end). */
+static double wave_setpoint(const struct qst_tcs2_sim *sim, int z,
+			    int64_t t_ns)
+{
+	const struct zone_stim *s = &sim->stim[z];
+	const struct zone_wave *w = &sim->wave[z];
+	double from = s->from_c;
+	int64_t t0 = s->start_ns;
+	for (int i = 0; i < w->n; i++) {
+		int64_t len = (int64_t)w->seg[i].ticks * QST_TCS2_WAVE_TICK_MS *
+			      QST_NS_PER_MS;
+		double to = w->seg[i].tenths_c / 10.0;
+		if (t_ns < t0 + len)
+			return from + (to - from) * (double)(t_ns - t0) / (double)len;
+		from = to;
+		t0 += len;
+	}
+	return from;
+}
+
 /* The commanded temperature of zone z at t; ends the stimulus when done. */
 static double setpoint(struct qst_tcs2_sim *sim, int z, int64_t t_ns)
 {
 	struct zone_stim *s = &sim->stim[z];
 	if (!s->active)
 		return neutral_c(sim);
+	if (t_ns < s->ret_start_ns && s->wave)
+		return wave_setpoint(sim, z, t_ns);
 	if (t_ns < s->ret_start_ns)
 		return step_toward(s->from_c, s->target_c, s->rise_c_s,
 				   qst_ns_to_s(t_ns - s->start_ns));
@@ -256,6 +299,19 @@ double qst_tcs2_sim_plate_c(const struct qst_tcs2_sim *sim)
 
 /* ------------------------------------------------------------ stimulation */
 
+/* The profile's length and where the return starts from. */
+static void start_wave(struct qst_tcs2_sim *sim, int z)
+{
+	struct zone_stim *s = &sim->stim[z];
+	const struct zone_wave *w = &sim->wave[z];
+	int64_t len = 0;
+	for (int i = 0; i < w->n; i++)
+		len += (int64_t)w->seg[i].ticks * QST_TCS2_WAVE_TICK_MS *
+		       QST_NS_PER_MS;
+	s->ret_start_ns = sim->now_ns + len;
+	s->ret_from_c = w->seg[w->n - 1].tenths_c / 10.0;
+}
+
 static void start_stimulus(struct qst_tcs2_sim *sim)
 {
 	for (int z = 0; z < QST_TCS2_ZONES; z++) {
@@ -274,6 +330,9 @@ static void start_stimulus(struct qst_tcs2_sim *sim)
 		s->back_c_s = p->back / 10.0;
 		s->ret_start_ns = sim->now_ns + (int64_t)p->duration * QST_NS_PER_MS;
 		s->ret_from_c = NAN;
+		s->wave = sim->wave[z].enabled && sim->wave[z].n > 0;
+		if (s->wave)
+			start_wave(sim, z);
 	}
 	sim->next_line_ns = sim->now_ns + STREAM_STIM_NS;
 	qst_dbg("L at %.3f s", qst_ns_to_s(sim->now_ns));
@@ -287,6 +346,7 @@ static void abort_stimulus(struct qst_tcs2_sim *sim)
 			continue;
 		s->ret_from_c = setpoint(sim, z, sim->now_ns);
 		s->ret_start_ns = sim->now_ns;
+		s->wave = false;
 	}
 	qst_dbg("A at %.3f s", qst_ns_to_s(sim->now_ns));
 }
@@ -316,6 +376,11 @@ static size_t command_length(const char *cmd, size_t len)
 	case 'D': case 'T': case 'Z': return 7;
 	case 'Y': return 5;
 	case 'I': return 2;
+	case 'U':
+		if (len < 2)
+			return 0;
+		return cmd[1] == 'w' ? QST_TCS2_WAVE_HEADER_LEN :
+		       cmd[1] == 'e' ? 7 : 2;
 	case 'O':
 		if (len < 2)
 			return 0;
@@ -397,6 +462,40 @@ static void run_option(struct qst_tcs2_sim *sim, const char *cmd)
 	}
 }
 
+static bool parse_mask(const char *s, unsigned *mask)
+{
+	*mask = 0;
+	for (int z = 0; z < QST_TCS2_ZONES; z++) {
+		if (s[z] != '0' && s[z] != '1')
+			return false;
+		*mask |= (s[z] == '1' ? 1u : 0u) << z;
+	}
+	return true;
+}
+
+/* `Uwzzzzznnn` starts an upload, `Uezzzzz` switches profiles on or off. */
+static void run_wave_command(struct qst_tcs2_sim *sim, const char *cmd)
+{
+	unsigned mask;
+	int n;
+	if (cmd[1] == 'w' && parse_mask(cmd + 2, &mask) &&
+	    digits(cmd + 7, 3, &n)) {
+		sim->wave_mask = mask;
+		sim->wave_expect = n;
+		sim->wave_seg_len = 0;
+		sim->upload.n = 0;
+		if (n == 0)
+			for (int z = 0; z < QST_TCS2_ZONES; z++)
+				if (mask & (1u << z))
+					sim->wave[z].n = 0;
+	} else if (cmd[1] == 'e' && parse_mask(cmd + 2, &mask)) {
+		for (int z = 0; z < QST_TCS2_ZONES; z++)
+			sim->wave[z].enabled = (mask >> z) & 1;
+	} else {
+		qst_dbg("U%c not simulated or malformed", cmd[1]);
+	}
+}
+
 static void run_command(struct qst_tcs2_sim *sim, const char *cmd)
 {
 	switch (cmd[0]) {
@@ -416,8 +515,36 @@ static void run_command(struct qst_tcs2_sim *sim, const char *cmd)
 	case 'A': abort_stimulus(sim); break;
 	case 'F': sim->stream_idle = sim->stream_stim = false; break;
 	case 'O': run_option(sim, cmd); break;
+	case 'U': run_wave_command(sim, cmd); break;
 	default: qst_dbg("%c not simulated", cmd[0]); break;
 	}
+}
+
+/* One `dddttt` of an upload; the last one installs the profile. */
+static void take_wave_digit(struct qst_tcs2_sim *sim, char c)
+{
+	sim->wave_seg[sim->wave_seg_len++] = c;
+	if (sim->wave_seg_len < QST_TCS2_WAVE_SEG_LEN)
+		return;
+	sim->wave_seg_len = 0;
+	struct qst_tcs2_wave_seg g;
+	digits(sim->wave_seg, 3, &g.ticks);
+	digits(sim->wave_seg + 3, 3, &g.tenths_c);
+	if (g.ticks < 1 || g.tenths_c > QST_TCS2_TARGET_MAX) {
+		qst_dbg("waveform upload dropped: segment %.6s", sim->wave_seg);
+		sim->wave_expect = 0;
+		return;
+	}
+	sim->upload.seg[sim->upload.n++] = g;
+	if (--sim->wave_expect > 0)
+		return;
+	for (int z = 0; z < QST_TCS2_ZONES; z++)
+		if (sim->wave_mask & (1u << z)) {
+			bool on = sim->wave[z].enabled;
+			sim->wave[z] = sim->upload;
+			sim->wave[z].enabled = on;
+		}
+	qst_dbg("waveform of %d segments stored", sim->upload.n);
 }
 
 /*
@@ -433,6 +560,17 @@ static bool command_start(char c)
 static void take_byte(void *arg, char c)
 {
 	struct qst_tcs2_sim *sim = arg;
+	if (sim->cmd_len == 0 && sim->wave_expect > 0) {
+		if (c >= '0' && c <= '9') {
+			take_wave_digit(sim, c);
+			return;
+		}
+		/* Fewer segments than announced: the upload is dropped and
+		 * the byte is read as what it is, a new command. */
+		qst_dbg("waveform upload dropped at segment %d: '%c'",
+			sim->upload.n + 1, c);
+		sim->wave_expect = 0;
+	}
 	if (sim->cmd_len == 0 && !command_start(c))
 		return;
 	sim->cmd[sim->cmd_len++] = c;

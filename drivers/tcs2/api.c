@@ -20,6 +20,7 @@ struct tcs2_priv {
 	struct qst_tcs2_parser parser;
 	bool identified;
 	bool have_temp;
+	bool wave_on;   /* `Ue` enabled: `L` would play the waveform */
 	double plate_c; /* mean of the zones in the last readback */
 };
 
@@ -275,6 +276,13 @@ static int tcs2_ramp(struct qst_dev *dev, double target_c, double rate_c_s,
 			      return_c_s);
 	if (ret < 0)
 		return ret;
+	/* After a waveform, `L` would play it again: switch it off first. */
+	if (priv->wave_on) {
+		ret = send_cmd(dev, QST_TCS2_WAVE_DISABLE);
+		if (ret < 0)
+			return ret;
+		priv->wave_on = false;
+	}
 	const char *seq[] = { c.target, c.rise, c.back, c.duration,
 			      QST_TCS2_CMD_START };
 	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]) && ret == QST_OK; i++)
@@ -282,6 +290,56 @@ static int tcs2_ramp(struct qst_dev *dev, double target_c, double rate_c_s,
 	qst_dbg("ramp %.1f -> %.2f °C at %.2f °C/s, hold %.2f s, back at %.2f "
 		"°C/s: %s %s %s %s L", priv->plate_c, target_c, rate_c_s, hold_s,
 		return_c_s, c.target, c.rise, c.back, c.duration);
+	return ret;
+}
+
+/*
+ * `Uw` header, then each 6-byte segment as its own write (as T-UH sends
+ * them, devices.md §1.3), `R` for the way back, `Ue11111`, `L`. All of it
+ * encoded before the first byte goes out, as for a ramp.
+ */
+static int tcs2_waveform(struct qst_dev *dev, const struct qst_wave_segment *seg,
+			 size_t n, double return_c_s)
+{
+	struct tcs2_priv *priv = priv_of(dev);
+	if (!priv || !priv->have_temp) {
+		qst_warn("waveform refused: no temperature readback yet");
+		return QST_ERR_STATE;
+	}
+	if (!seg || n == 0 || n > QST_WAVE_MAX_SEGMENTS)
+		return QST_ERR_ARG;
+	struct qst_tcs2_wave_seg plan[QST_TCS2_WAVE_SEG_MAX]; /* 8 KB */
+	int k = qst_tcs2_wave_plan(priv->plate_c, seg, n, plan,
+				   QST_TCS2_WAVE_SEG_MAX);
+	char head[QST_TCS2_CMD_MAX], back[QST_TCS2_CMD_MAX], on[QST_TCS2_CMD_MAX];
+	int ret = k < 0 ? k : qst_tcs2_enc_wave_header(head, sizeof(head), 0x1f, k);
+	if (ret >= 0)
+		ret = encode_speed(qst_tcs2_enc_return, back, return_c_s,
+				   "return rate");
+	if (ret >= 0)
+		ret = qst_tcs2_enc_wave_enable(on, sizeof(on), 0x1f);
+	if (ret < 0) {
+		qst_warn("waveform of %zu segments refused: outside the device's "
+			 "ranges (0..60 °C, durations > 0, at most %d pieces)", n,
+			 QST_TCS2_WAVE_SEG_MAX);
+		return QST_ERR_ARG;
+	}
+	ret = send_cmd(dev, head);
+	for (int i = 0; i < k && ret == QST_OK; i++) {
+		char piece[QST_TCS2_CMD_MAX];
+		qst_tcs2_enc_wave_seg(piece, sizeof(piece), &plan[i]);
+		ret = send_cmd(dev, piece);
+	}
+	if (ret == QST_OK)
+		ret = send_cmd(dev, back);
+	if (ret == QST_OK)
+		ret = send_cmd(dev, on);
+	if (ret == QST_OK) {
+		priv->wave_on = true;
+		ret = send_cmd(dev, QST_TCS2_CMD_START);
+	}
+	qst_dbg("waveform of %zu segments (%d on the wire) from %.1f °C: %s", n,
+		k, priv->plate_c, qst_strerror(ret));
 	return ret;
 }
 
@@ -298,6 +356,7 @@ static const struct qst_thermal_ops tcs2_thermal_ops = {
 	.ramp = tcs2_ramp,
 	.abort = tcs2_abort,
 	.resolution = 0.1, /* 1/10 °C and 1/10 °C/s (devices.md §1.3) */
+	.waveform = tcs2_waveform,
 };
 
 const struct qst_driver qst_driver_tcs2 = {

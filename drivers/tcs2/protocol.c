@@ -241,3 +241,96 @@ size_t qst_tcs2_parser_feed(struct qst_tcs2_parser *p, const uint8_t *buf,
 	}
 	return len;
 }
+
+/* ------------------------------------------------------------- waveform */
+
+static int enc_mask(char *buf, size_t cap, const char *cmd, unsigned zone_mask)
+{
+	size_t len = strlen(cmd);
+	if (!buf || zone_mask > 0x1f || zone_mask == 0 ||
+	    cap < len + QST_TCS2_ZONES + 1)
+		return QST_ERR_ARG;
+	memcpy(buf, cmd, len);
+	for (int z = 0; z < QST_TCS2_ZONES; z++)
+		buf[len + (size_t)z] = (zone_mask >> z) & 1 ? '1' : '0';
+	buf[len + QST_TCS2_ZONES] = '\0';
+	return (int)len + QST_TCS2_ZONES;
+}
+
+int qst_tcs2_enc_wave_header(char *buf, size_t cap, unsigned zone_mask,
+			     int n_segments)
+{
+	if (!in_range(n_segments, 0, QST_TCS2_WAVE_SEG_MAX))
+		return QST_ERR_ARG;
+	int n = enc_mask(buf, cap, "Uw", zone_mask);
+	if (n < 0)
+		return n;
+	return finish(n + snprintf(buf + n, cap - (size_t)n, "%03d", n_segments),
+		      cap);
+}
+
+int qst_tcs2_enc_wave_seg(char *buf, size_t cap,
+			  const struct qst_tcs2_wave_seg *seg)
+{
+	if (!buf || !seg || !in_range(seg->ticks, 1, QST_TCS2_WAVE_TICKS_MAX) ||
+	    !in_range(seg->tenths_c, QST_TCS2_TARGET_MIN, QST_TCS2_TARGET_MAX))
+		return QST_ERR_ARG;
+	return finish(snprintf(buf, cap, "%03d%03d", seg->ticks, seg->tenths_c),
+		      cap);
+}
+
+/* `Ue00000` (all off) is how a ramp after a waveform is a ramp again. */
+int qst_tcs2_enc_wave_enable(char *buf, size_t cap, unsigned zone_mask)
+{
+	if (zone_mask == 0) {
+		if (!buf || cap < sizeof(QST_TCS2_WAVE_DISABLE))
+			return QST_ERR_ARG;
+		memcpy(buf, QST_TCS2_WAVE_DISABLE, sizeof(QST_TCS2_WAVE_DISABLE));
+		return (int)sizeof(QST_TCS2_WAVE_DISABLE) - 1;
+	}
+	return enc_mask(buf, cap, "Ue", zone_mask);
+}
+
+/* One requested segment as device pieces of at most 999 ticks each. */
+static int plan_one(double from_c, const struct qst_wave_segment *seg,
+		    struct qst_tcs2_wave_seg *out, size_t room)
+{
+	int end;
+	if (qst_tcs2_to_tenths(seg->to_c, &end) < 0 ||
+	    !in_range(end, QST_TCS2_TARGET_MIN, QST_TCS2_TARGET_MAX) ||
+	    !isfinite(seg->duration_s) || seg->duration_s <= 0 ||
+	    seg->duration_s > 1e5)
+		return QST_ERR_ARG;
+	/* Rounded up: a segment is never played faster than asked. */
+	long ticks = (long)ceil(seg->duration_s * 1000.0 / QST_TCS2_WAVE_TICK_MS -
+				1e-9);
+	ticks = ticks < 1 ? 1 : ticks;
+	long pieces = (ticks + QST_TCS2_WAVE_TICKS_MAX - 1) / QST_TCS2_WAVE_TICKS_MAX;
+	if ((size_t)pieces > room)
+		return QST_ERR_ARG;
+	long done = 0;
+	for (long i = 0; i < pieces; i++) {
+		long t = (ticks - done) / (pieces - i);
+		done += t;
+		double c = from_c + (seg->to_c - from_c) * (double)done / (double)ticks;
+		out[i].ticks = (int)t;
+		out[i].tenths_c = i == pieces - 1 ? end : (int)lround(c * 10.0);
+	}
+	return (int)pieces;
+}
+
+int qst_tcs2_wave_plan(double from_c, const struct qst_wave_segment *seg,
+		       size_t n, struct qst_tcs2_wave_seg *out, size_t cap)
+{
+	if (!seg || !out || !isfinite(from_c))
+		return QST_ERR_ARG;
+	size_t used = 0;
+	for (size_t i = 0; i < n; i++) {
+		int k = plan_one(from_c, &seg[i], out + used, cap - used);
+		if (k < 0)
+			return k;
+		used += (size_t)k;
+		from_c = seg[i].to_c;
+	}
+	return used > QST_TCS2_WAVE_SEG_MAX ? QST_ERR_ARG : (int)used;
+}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "qst_core.h"
+#include "qst_drivers.h"
 
 /* Value ranges printed by the device's own `H` text (devices.md §1.3). */
 #define QST_TCS2_NEUTRAL_MIN 200  /* 1/10 °C */
@@ -56,6 +57,44 @@ int qst_tcs2_enc_target(char *buf, size_t cap, int zone, int tenths_c);
 int qst_tcs2_enc_rise(char *buf, size_t cap, int zone, int tenths_c_s);
 int qst_tcs2_enc_return(char *buf, size_t cap, int zone, int tenths_c_s);
 int qst_tcs2_enc_duration(char *buf, size_t cap, int zone, int ms);
+
+/*
+ * Waveform upload (devices.md §1.3, T-H): `Uwzzzzznnn` -- zone mask as for
+ * `S`, nnn segments 000..999 -- followed by nnn segments `dddttt`: ddd the
+ * duration in 10 ms (001..999), ttt the end temperature in 1/10 °C
+ * (000..600). `Uezzzzz` enables the waveform per zone; with it on, `L`
+ * plays the profile instead of the ramp. Gaps (not documented, chosen
+ * here and in the simulator): the first segment starts from the plate's
+ * temperature at `L`; after the last one the zone returns to neutral at
+ * its `R` speed, as after a ramp; the `Ur` dump format is unknown and not
+ * used.
+ */
+#define QST_TCS2_WAVE_SEG_MAX 999
+#define QST_TCS2_WAVE_TICK_MS 10
+#define QST_TCS2_WAVE_TICKS_MAX 999
+#define QST_TCS2_WAVE_HEADER_LEN 10 /* Uwzzzzznnn */
+#define QST_TCS2_WAVE_SEG_LEN 6     /* dddttt */
+#define QST_TCS2_WAVE_DISABLE "Ue00000"
+
+struct qst_tcs2_wave_seg {
+	int ticks;    /* 10 ms units, 1..999 */
+	int tenths_c; /* end temperature, 0..600 */
+};
+
+int qst_tcs2_enc_wave_header(char *buf, size_t cap, unsigned zone_mask,
+			     int n_segments);
+int qst_tcs2_enc_wave_seg(char *buf, size_t cap,
+			  const struct qst_tcs2_wave_seg *seg);
+int qst_tcs2_enc_wave_enable(char *buf, size_t cap, unsigned zone_mask);
+/*
+ * Turn segments in °C and seconds into device segments: each duration
+ * rounded up to 10 ms (at least one tick), one longer than 9.99 s split
+ * into equal pieces along its line (as T-UH does). Returns the number of
+ * device segments written to out (at most cap), or QST_ERR_ARG for a
+ * temperature outside 0..60 °C, a duration not > 0, or more than cap.
+ */
+int qst_tcs2_wave_plan(double from_c, const struct qst_wave_segment *seg,
+		       size_t n, struct qst_tcs2_wave_seg *out, size_t cap);
 
 /* °C (or °C/s) to the device's 1/10 units, QST_ERR_ARG if not finite. */
 int qst_tcs2_to_tenths(double value, int *tenths);

@@ -94,6 +94,19 @@
 #define MAX_TRAIN_HZ 5.0
 #define MAX_PPT_RATE_KPA_S 500.0
 
+/* qst-domain.md §6.1 (TSP): 10 pulses, 0.5 s at peak, >= 0.33 Hz; 0.4 Hz
+ * (Staud). The baseline is the TCS II's highest neutral (40 °C, §8.1), the
+ * nearest to the 44 °C of Kell the device allows, so that a pulse to 48
+ * °C at the station's 10 °C/s rate ceiling fits a 2.5 s period. */
+#define TSP_PULSES 10
+#define TSP_FREQUENCY_HZ 0.4
+#define TSP_HOLD_S 0.5
+#define TSP_BASELINE_C 40.0
+#define TSP_RATE_C_S 10.0
+#define MAX_TRAIN_FREQUENCY_HZ 5.0
+#define MAX_SEGMENT_S 600.0
+#define WAVEFORM_RETURN_C_S 5.0
+
 /* A table argument being read: which one, and for whom. */
 struct fields {
 	lua_State *L;
@@ -124,6 +137,11 @@ static const char *const ppt_keys[] = {
 	"trials", "rate", "isi", "site", NULL,
 };
 static const char *const ask_keys[] = { "text", "answer", NULL };
+static const char *const train_keys[] = {
+	"peak", "baseline", "n", "frequency", "hold", "rise", "fall",
+	"rate_after", "site", NULL,
+};
+static const char *const segment_keys[] = { "to", "rate", "duration", NULL };
 /* Issue 6: the adaptive thermal methods share the presentation keys. */
 #define YESNO_KEYS "test", "baseline", "rate", "return_rate", "hold", \
 	"window", "cutoff", "isi", "isi_jitter", "catch", "max_trials"
@@ -1160,6 +1178,194 @@ static int api_ask(lua_State *L)
 	return 1;
 }
 
+/* ------------------------------------------- qst.pulse_train, waveform */
+
+/* rate_after = "each" or a list of 1-based pulse numbers. */
+static void field_rate_after(const struct fields *f,
+			     struct qst_pulse_train_params *p)
+{
+	lua_State *L = f->L;
+	if (!field_get(f, "rate_after"))
+		return; /* no ratings */
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		if (strcmp(lua_tostring(L, -1), "each") != 0)
+			luaL_error(L, "%s: rate_after must be \"each\" or a list "
+				      "of pulse numbers such as {1, 10}", f->fn);
+		for (int k = 0; k < p->pulses; k++)
+			p->rate[k] = true;
+		lua_pop(L, 1);
+		return;
+	}
+	if (lua_type(L, -1) != LUA_TTABLE)
+		luaL_error(L, "%s: rate_after must be \"each\" or a list of "
+			      "pulse numbers, got %s", f->fn, luaL_typename(L, -1));
+	lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, i);
+		int isint = 0;
+		lua_Integer k = lua_tointegerx(L, -1, &isint);
+		if (!isint || k < 1 || k > p->pulses)
+			luaL_error(L, "%s: rate_after[%I] must be a pulse number "
+				      "1..%d", f->fn, (LUA_INTEGER)i, p->pulses);
+		p->rate[k - 1] = true;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+static int api_pulse_train(lua_State *L)
+{
+	const char *fn = "qst.pulse_train";
+	struct qst_engine *e = api_enter(L, fn, true);
+	require_device(L, e, fn, "thermal");
+	struct fields f = open_fields(L, 1, fn, train_keys, false);
+	struct qst_pulse_train_params p;
+	memset(&p, 0, sizeof(p));
+	struct range temp = { PLAUSIBLE_MIN_C, PLAUSIBLE_MAX_C, false, "degC" };
+	struct range rate = { 0.0, MAX_RATE_C_S, true, "degC/s" };
+	if (!field_get(&f, "peak"))
+		return luaL_error(L, "%s: peak (degC) is required", fn);
+	lua_pop(L, 1);
+	p.peak_c = field_number(&f, "peak", NAN, temp);
+	p.baseline_c = field_number(&f, "baseline", TSP_BASELINE_C, temp);
+	p.pulses = field_integer(&f, "n", TSP_PULSES, 1, QST_TRAIN_MAX_PULSES);
+	p.frequency_hz = field_number(&f, "frequency", TSP_FREQUENCY_HZ,
+				      (struct range){ 0.0, MAX_TRAIN_FREQUENCY_HZ,
+						      true, "Hz" });
+	p.hold_s = field_number(&f, "hold", TSP_HOLD_S,
+				(struct range){ 0.0, 60.0, false, "s" });
+	p.rise_c_s = field_number(&f, "rise", TSP_RATE_C_S, rate);
+	p.fall_c_s = field_number(&f, "fall", TSP_RATE_C_S, rate);
+	field_rate_after(&f, &p);
+	field_string(&f, "site", false, p.site_text, sizeof(p.site_text));
+	/* A pulse that outlasts its period would be cut by the next one. */
+	double swing = fabs(p.peak_c - p.baseline_c);
+	double pulse_s = swing / p.rise_c_s + p.hold_s + swing / p.fall_c_s;
+	if (pulse_s > 1.0 / p.frequency_hz) {
+		char msg[160]; /* lua_pushfstring has no precision */
+		snprintf(msg, sizeof(msg), "%s: a pulse lasts %.2f s (rise, hold, "
+			 "fall), longer than the %.2f s period at %g Hz", fn,
+			 pulse_s, 1.0 / p.frequency_hz, p.frequency_hz);
+		return luaL_error(L, "%s", msg);
+	}
+	if (!e->host->pulse_train)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->pulse_train(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+/* Segment i of qst.waveform{}: { to = C, rate = C/s } or { to =, duration = }. */
+static void read_segment(lua_State *L, const char *fn, lua_Integer i,
+			 struct qst_waveform_params *p)
+{
+	char name[48];
+	snprintf(name, sizeof(name), "%s segment %d", fn, (int)i);
+	lua_rawgeti(L, 1, i);
+	int t = lua_gettop(L);
+	if (lua_type(L, t) != LUA_TTABLE)
+		luaL_error(L, "%s: must be a table { to = ..., rate = ... | "
+			      "duration = ... }", name);
+	struct fields f = open_fields(L, t, name, segment_keys, false);
+	bool has_rate = field_get(&f, "rate");
+	if (has_rate)
+		lua_pop(L, 1);
+	bool has_dur = field_get(&f, "duration");
+	if (has_dur)
+		lua_pop(L, 1);
+	if (has_rate == has_dur)
+		luaL_error(L, "%s: give either rate or duration", name);
+	if (!field_get(&f, "to"))
+		luaL_error(L, "%s: to (degC) is required", name);
+	lua_pop(L, 1);
+	int k = p->n++;
+	p->seg[k].to_c = field_number(&f, "to", NAN,
+				      (struct range){ PLAUSIBLE_MIN_C,
+						      PLAUSIBLE_MAX_C, false,
+						      "degC" });
+	p->seg[k].rate_c_s = field_number(&f, "rate", NAN,
+					  (struct range){ 0.0, MAX_RATE_C_S,
+							  true, "degC/s" });
+	p->seg[k].duration_s = field_number(&f, "duration", NAN,
+					    (struct range){ 0.0, MAX_SEGMENT_S,
+							    true, "s" });
+	lua_settop(L, t - 1);
+}
+
+static int api_waveform(lua_State *L)
+{
+	const char *fn = "qst.waveform";
+	struct qst_engine *e = api_enter(L, fn, true);
+	require_device(L, e, fn, "thermal");
+	lua_settop(L, 1);
+	if (lua_type(L, 1) != LUA_TTABLE)
+		return luaL_error(L, "%s expects a list of segments, e.g. %s{ { to "
+				     "= 45, rate = 5 }, { to = 45, duration = 2 } "
+				     "}; got %s", fn, fn, luaL_typename(L, 1));
+	struct qst_waveform_params p;
+	memset(&p, 0, sizeof(p));
+	p.return_rate_c_s = WAVEFORM_RETURN_C_S;
+	lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+	if (n < 1 || n > QST_WAVEFORM_MAX_SEGMENTS)
+		return luaL_error(L, "%s: 1 to %d segments, got %d", fn,
+				  QST_WAVEFORM_MAX_SEGMENTS, (int)n);
+	/* Besides the list only return_rate is allowed. */
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		lua_pop(L, 1);
+		bool index = lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
+			     lua_tointeger(L, -1) <= n;
+		if (!index && !(lua_type(L, -1) == LUA_TSTRING &&
+				strcmp(lua_tostring(L, -1), "return_rate") == 0))
+			return luaL_error(L, "%s: unexpected key (a list of "
+					     "segments and return_rate)", fn);
+	}
+	for (lua_Integer i = 1; i <= n; i++)
+		read_segment(L, fn, i, &p);
+	lua_getfield(L, 1, "return_rate");
+	if (!lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		struct fields f = { L, 1, fn };
+		p.return_rate_c_s = field_number(&f, "return_rate",
+						 WAVEFORM_RETURN_C_S,
+						 (struct range){ 0.0, MAX_RATE_C_S,
+								 true, "degC/s" });
+	} else {
+		lua_pop(L, 1);
+	}
+	if (!e->host->waveform)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->waveform(e->user, &p, err, sizeof(err)),
+		    err);
+	return 0;
+}
+
+/* qst.option(name, default): the run's value, or the script's default. */
+static int api_option(lua_State *L)
+{
+	const char *fn = "qst.option";
+	struct qst_engine *e = api_enter(L, fn, false);
+	const char *key = check_text(L, 1, fn, "name");
+	for (const char *c = key; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_') || c - key >= 31)
+			return luaL_error(L, "%s: name '%s' must be up to 31 "
+					     "lower-case letters, digits or '_'",
+					  fn, key);
+	if (lua_type(L, 2) != LUA_TNUMBER)
+		return luaL_error(L, "%s: the default must be a number, got %s "
+				     "(a script states what it uses when the run "
+				     "gives nothing)", fn, luaL_typename(L, 2));
+	double v = lua_tonumber(L, 2);
+	if (e->host->option && e->host->option(e->user, key, &v) == 1)
+		lua_pushnumber(L, v);
+	else
+		lua_pushvalue(L, 2);
+	return 1;
+}
+
 /* ---------------------------------------------------------- qst.safety */
 
 static int compare_items(const void *a, const void *b)
@@ -1222,6 +1428,8 @@ static const luaL_Reg api_functions[] = {
 	{ "mpt", api_mpt },           { "mps_dma", api_mps_dma },
 	{ "wur", api_wur },           { "vdt", api_vdt },
 	{ "ppt", api_ppt },           { "ask", api_ask },
+	{ "safety", api_safety },     { "pulse_train", api_pulse_train },
+	{ "waveform", api_waveform }, { "option", api_option },
 	{ "safety", api_safety },     { "levels", api_levels },
 	{ "staircase", api_staircase }, { "calibrate", api_calibrate },
 	{ "sync", api_sync },

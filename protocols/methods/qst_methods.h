@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qst_drivers.h"
 #include "qst_participant.h"
 #include "qst_protocol.h"
 #include "qst_recorder.h"
@@ -122,6 +123,26 @@ struct qst_rig_ops {
 	double (*pressure_at)(void *rig, int64_t t_ns);
 	/* Wait until the algometer reads below kpa (released), or deadline. */
 	int (*await_pressure_below)(void *rig, double kpa, int64_t deadline_ns);
+
+	/* ---- issue 6: paced trains and waveforms ---- */
+	/*
+	 * Wait for due_ns with the station's pacer (qst_pacer): device events
+	 * are handled until just before it -- a key press meanwhile returns 1
+	 * with *press filled, as await_press -- then a precise wait to due_ns
+	 * itself; 0 at due_ns. Optional: NULL falls back to await_press.
+	 */
+	int (*pace)(void *rig, int64_t due_ns, struct qst_press *press);
+	/* Supervised: every segment checked, then the profile played; back
+	 * to baseline at return_c_s afterwards. */
+	int (*waveform)(void *rig, const struct qst_wave_segment *seg, size_t n,
+			double return_c_s);
+	/*
+	 * As ask, for an answer wanted by deadline_ns (a rating between two
+	 * pulses): the virtual participant answers by then; an operator may
+	 * take longer, and the next pulse is late (and recorded so).
+	 */
+	int (*ask_by)(void *rig, const struct qst_question *q,
+		      struct qst_answer *a, int64_t deadline_ns);
 };
 
 /* Method of limits, ramped and RT-inclusive (qst-domain.md §2.1, §2.3, §7.1). */
@@ -209,6 +230,19 @@ int qst_method_ppt(const struct qst_rig_ops *ops, void *rig,
  * an input is NULL or not finite, or all t_s are equal.
  */
 double qst_ppt_rate_kpa_s(const double *t_s, const double *kpa, size_t n);
+
+/*
+ * Issue 6, qst-domain.md §6.1: a train of identical heat pulses, each
+ * commanded at t0 + k / frequency from ops->pace, rated after the pulses
+ * p->rate[] asks for. Recorded as events (no trial rows: TSP is not a
+ * DFNS parameter): QST_EVC_TRAIN_START, then per pulse QST_EVC_PULSE at
+ * its command (value = pulse, value2 = lateness s), QST_EVC_RATING (value
+ * = pulse, value2 = rating) and QST_EVC_PULSE_PEAK (value = pulse, value2
+ * = hottest readback of the pulse). The thermode stays at p->baseline_c.
+ * Return: QST_OK, QST_METHOD_NOT_DONE, or a negative qst_err.
+ */
+int qst_method_pulse_train(const struct qst_rig_ops *ops, void *rig,
+			   const struct qst_pulse_train_params *p);
 
 /*
  * Issue 6: adaptive thermal methods, reaction-time exclusive (qst-domain.md

@@ -40,13 +40,16 @@ static void site_suffix(const struct qst_wur_params *p, char *buf, size_t len)
 		 p->site_text);
 }
 
-/* Until deadline; a press meanwhile starts nothing and is only recorded. */
+/* Until deadline, from the station's pacer where the rig has one (a cue
+ * exactly on time, issue 6); a press meanwhile starts nothing and is only
+ * recorded. */
 static int pace_until(const struct qst_rig_ops *ops, void *rig,
 		      int64_t deadline_ns)
 {
 	struct qst_press press;
 	int ret;
-	while ((ret = ops->await_press(rig, deadline_ns, &press)) == 1)
+	while ((ret = ops->pace ? ops->pace(rig, deadline_ns, &press) :
+				  ops->await_press(rig, deadline_ns, &press)) == 1)
 		ops->event(rig, QST_EVC_LOG, press.key, NAN,
 			   "key press during the pinprick train (ignored)");
 	return ret < 0 ? ret : QST_OK;

@@ -61,6 +61,9 @@ static const char run_help[] =
 	"  --clock virtual|real virtual time (default) runs as fast as the host can;\n"
 	"                       real runs at wall-clock pace (the default, and the\n"
 	"                       only choice, for a station of real devices)\n"
+	"  --set NAME=NUMBER    for the script's qst.option(NAME, default); repeatable\n"
+	"  --realtime           mlockall + SCHED_FIFO for pacing, if permitted\n"
+	"                       (docs/timing.md)\n"
 	"  --seed N             seed of the simulation (default: from the time)\n"
 	"  --participant NAME   virtual participant: healthy (default),\n"
 	"                       hyperalgesic, hypoesthetic, mech-hyperalgesic or\n"
@@ -86,6 +89,7 @@ static const char run_help[] =
 static const char check_help[] =
 	"usage: qst check PROTOCOL.lua [--station FILE] [--seed N]\n"
 	"                 [--participant NAME] [--participant-set K=V,...]\n"
+	"                 [--set NAME=NUMBER ...]\n"
 	"\n"
 	"Dry-runs the script on the simulated station in virtual time, touching\n"
 	"no hardware and writing no file, and prints its sections, the trials\n"
@@ -109,7 +113,9 @@ struct run_options {
 	const char *wire_log;
 	char participant_link[108];
 	struct qst_sim_fault faults[QST_ROLE_COUNT];
-	bool overwrite, skip_check, seed_given, clock_given;
+	bool overwrite, skip_check, seed_given, clock_given, realtime;
+	struct qst_script_option options[QST_SCRIPT_MAX_OPTIONS];
+	int n_options;
 	enum qst_clock_mode clock;
 	uint64_t seed;
 	struct qst_session_meta meta;
@@ -121,7 +127,7 @@ enum {
 	OPT_PARTICIPANT, OPT_PARTICIPANT_SET, OPT_REF, OPT_SKIP_CHECK,
 	OPT_AREA, OPT_ANSWERS, OPT_STOP_KEY, OPT_STOP_HOLD, OPT_WIRE_LOG,
 	OPT_PARTICIPANT_LINK,
-	OPT_SIM_FAULT, OPT_HELP,
+	OPT_SIM_FAULT, OPT_REALTIME, OPT_SET, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -147,6 +153,8 @@ static const struct option long_options[] = {
 	{ "wire-log", required_argument, NULL, OPT_WIRE_LOG },
 	{ "participant-link", required_argument, NULL, OPT_PARTICIPANT_LINK },
 	{ "sim-fault", required_argument, NULL, OPT_SIM_FAULT },
+	{ "realtime", no_argument, NULL, OPT_REALTIME },
+	{ "set", required_argument, NULL, OPT_SET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -226,6 +234,32 @@ static int take_subject_option(struct run_options *o, int opt, const char *arg)
 		return 0;
 	}
 	return -1;
+}
+
+/* --set NAME=NUMBER for qst.option(); names as the engine accepts them. */
+static int take_script_option(struct run_options *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : 0;
+	if (!eq || n == 0 || n >= sizeof(o->options[0].key) ||
+	    strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return bad("--set '%s' must be NAME=NUMBER, NAME up to 31 "
+			   "lower-case letters, digits or '_'", arg);
+	double v;
+	if (!parse_double(eq + 1, -1e9, 1e9, &v))
+		return bad("--set '%s': the value must be a number", arg);
+	if (o->n_options >= QST_SCRIPT_MAX_OPTIONS)
+		return bad("--set '%s': too many options", arg);
+	for (int i = 0; i < o->n_options; i++)
+		if (strlen(o->options[i].key) == n &&
+		    !strncmp(o->options[i].key, arg, n))
+			return bad("--set '%s': given twice", arg);
+	struct qst_script_option *opt = &o->options[o->n_options++];
+	memcpy(opt->key, arg, n);
+	opt->key[n] = '\0';
+	opt->value = v;
+	opt->read = false;
+	return 0;
 }
 
 static int take_fault(struct run_options *o, const char *arg)
@@ -310,6 +344,11 @@ static int take_option(struct run_options *o, int opt, const char *arg)
 	case OPT_SKIP_CHECK:
 		o->skip_check = true;
 		return 0;
+	case OPT_REALTIME:
+		o->realtime = true;
+		return 0;
+	case OPT_SET:
+		return take_script_option(o, arg);
 	case OPT_ANSWERS:
 		o->answers = arg;
 		return 0;
@@ -417,6 +456,8 @@ static int build_config(const struct run_options *o, bool for_run,
 	cfg->meta = o->meta;
 	cfg->station.clock_mode = o->clock;
 	cfg->station.seed = o->seed;
+	memcpy(cfg->options, o->options, sizeof(o->options));
+	cfg->n_options = o->n_options;
 	memcpy(cfg->station.faults, o->faults, sizeof(o->faults));
 	char err[256];
 	if (qst_participant_profile_builtin(o->participant,
@@ -763,6 +804,7 @@ static int run_session(struct qst_session_config *cfg,
 	cfg->stop_request = &stop_flag;
 	cfg->estop_key = o->stop_key;
 	cfg->estop_hold_ns = qst_s_to_ns(o->stop_hold_s);
+	cfg->realtime = o->realtime;
 	stop_flag = 0;
 	catch_stop_signals(true, old);
 	int64_t wall0 = qst_monotonic_ns();

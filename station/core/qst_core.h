@@ -112,6 +112,77 @@ int64_t qst_s_to_ns(double s);
 /* ISO-8601 UTC with microseconds and "Z", e.g. 2026-11-25T06:22:01.123456Z */
 void qst_format_utc(int64_t utc_ns, char *buf, size_t len);
 
+/* ----------------------------------------------------------------- pacer */
+
+/*
+ * Precise waits for stimulus commands scheduled at fixed times (TSP and
+ * WUR trains, qst-domain.md §6.1, §7.6: "jitter << 100 ms; use a real
+ * scheduler"). A plain clock_nanosleep wakes whenever the kernel gets
+ * round to it -- tens of microseconds late on an idle machine, milliseconds
+ * on a loaded one. The pacer sleeps until `margin` before the deadline,
+ * then spins on the clock (under SCHED_FIFO yielding while far; pausing
+ * the CPU) until the deadline itself. The margin adapts: it holds the peaks of how
+ * late the coarse sleeps wake and lets them decay slowly, so the spin
+ * stays short on a quiet machine and the deadline is still met on a busy
+ * one. On a virtual clock a wait is an
+ * exact jump.
+ */
+struct qst_pacer {
+	int64_t margin_ns;      /* the coarse sleep ends this long before */
+	int64_t margin_min_ns;  /* adaptive range; min == max: fixed margin */
+	int64_t margin_max_ns;
+	int64_t spin_yield_ns;  /* sched_yield while further than this away */
+	int64_t wake_ewma_ns;   /* smoothed lateness of the coarse wake-ups */
+	/* counters, for benchmarks and the session record */
+	uint64_t waits;
+	uint64_t late_waits;    /* the coarse sleep overshot the deadline */
+	int64_t last_late_ns;   /* lateness of the last wait (>= 0) */
+	int64_t max_late_ns;
+};
+
+#define QST_PACER_MARGIN_NS (300 * INT64_C(1000))     /* default start */
+#define QST_PACER_MARGIN_MIN_NS (100 * INT64_C(1000))
+#define QST_PACER_MARGIN_MAX_NS (5 * QST_NS_PER_MS) /* 1 ms without SCHED_FIFO */
+
+/* margin_ns 0: adaptive from the default; > 0: fixed at that margin. */
+void qst_pacer_init(struct qst_pacer *p, int64_t margin_ns);
+/*
+ * When a caller that has other work (device events) should hand over to
+ * qst_pacer_wait for a deadline t_ns: t_ns minus the margin on a real
+ * clock (at least 0.2 % of the time left, for long waits), t_ns itself on
+ * a virtual one. qst_pacer_wait learns from how late the caller comes.
+ */
+int64_t qst_pacer_handover(const struct qst_pacer *p,
+			   const struct qst_clock *clock, int64_t t_ns);
+/*
+ * Wait until t_ns on the session clock, as precisely as the host allows.
+ * Returns the lateness (now - t_ns, >= 0; 0 on a virtual clock, which
+ * advances to t_ns). A deadline already past returns at once.
+ */
+int64_t qst_pacer_wait(struct qst_pacer *p, struct qst_clock *clock,
+		       int64_t t_ns);
+/* The same on raw CLOCK_MONOTONIC (benchmarks). */
+int64_t qst_pacer_wait_mono(struct qst_pacer *p, int64_t mono_ns);
+
+/*
+ * Real-time mode for the calling (pacing) thread: lock memory
+ * (mlockall MCL_CURRENT|MCL_FUTURE, no page faults mid-train) and run
+ * SCHED_FIFO at priority. Either may be refused (no CAP_SYS_NICE, no
+ * RLIMIT_MEMLOCK): warned once, and the station goes on without it.
+ * what[] says what was granted, for the session record.
+ */
+struct qst_realtime {
+	bool memory_locked;
+	bool fifo;
+	int priority;          /* SCHED_FIFO priority granted, 0 if none */
+	char what[128];        /* "mlockall granted, SCHED_FIFO 40 refused (EPERM)" */
+};
+
+#define QST_REALTIME_PRIORITY 40
+void qst_realtime_enter(struct qst_realtime *rt, int priority);
+/* Back to SCHED_OTHER and unlocked memory (what was granted). */
+void qst_realtime_leave(struct qst_realtime *rt);
+
 /* --------------------------------------------------------------- SHA-256 */
 
 struct qst_sha256 {

@@ -51,6 +51,12 @@ static const char *const event_code_names[QST_EVC_COUNT] = {
 	[QST_EVC_RESUME] = "resume",
 	[QST_EVC_SYNC] = "sync",
 	[QST_EVC_RATING_MARKER] = "rating_marker",
+	[QST_EVC_STIM_WAVEFORM] = "stim_waveform",
+	[QST_EVC_TRAIN_START] = "train_start",
+	[QST_EVC_PULSE] = "pulse",
+	[QST_EVC_PULSE_PEAK] = "pulse_peak",
+	[QST_EVC_RATING] = "rating",
+	[QST_EVC_REALTIME] = "realtime",
 };
 
 static const char *const event_source_names[QST_EVS_COUNT] = {

@@ -94,6 +94,53 @@ static double leg_s(double a, double b, double rate)
 	return rate > 0 ? fabs(b - a) / rate : 0.0;
 }
 
+/* A waveform segment from a to b lasting d seconds: a hold when flat. */
+static double segment_above_s(double th, double a, double b, double d)
+{
+	if (a == b)
+		return a > th ? d : 0.0;
+	return leg_above_s(th, a, b, fabs(b - a) / d);
+}
+
+double qst_dose_waveform_s(double threshold_c, double from_c,
+			   const struct qst_wave_segment *seg, size_t n,
+			   double return_c_s, double neutral_c)
+{
+	double above = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		above += segment_above_s(threshold_c, from_c, seg[i].to_c,
+					 seg[i].duration_s);
+		from_c = seg[i].to_c;
+	}
+	return above + leg_above_s(threshold_c, from_c, neutral_c, return_c_s);
+}
+
+int qst_dose_check_waveform(const struct qst_dose_guard *g, int64_t now_ns,
+			    double from_c, const struct qst_wave_segment *seg,
+			    size_t n, double return_c_s, double neutral_c,
+			    char *why, size_t whylen)
+{
+	double dose = qst_dose_waveform_s(g->threshold_c, from_c, seg, n,
+					  return_c_s, neutral_c);
+	if (dose <= 0.0)
+		return QST_OK;
+	double length_s = 0.0;
+	for (size_t i = 0; i < n; i++)
+		length_s += seg[i].duration_s;
+	length_s += leg_s(n ? seg[n - 1].to_c : from_c, neutral_c, return_c_s);
+	int64_t end = now_ns + qst_s_to_ns(length_s);
+	double before = qst_dose_exposed_s(g, end - g->window_ns, now_ns);
+	if (before + dose <= g->budget_s)
+		return QST_OK;
+	snprintf(why, whylen,
+		 "thermal dose: %.1f s above %.0f degC in %.0f min (%.1f s so far, "
+		 "%.1f s for this waveform) would exceed the %.0f s budget "
+		 "(qst-domain 8.2 interlock 2)", before + dose, g->threshold_c,
+		 qst_ns_to_s(g->window_ns) / 60.0, before, dose, g->budget_s);
+	qst_warn("refused: %s", why);
+	return QST_ERR_LIMIT;
+}
+
 int qst_dose_check_stimulus(const struct qst_dose_guard *g, int64_t now_ns,
 			    double from_c, double target_c, double rate_c_s,
 			    double hold_s, double return_c_s, double neutral_c,

@@ -21,6 +21,11 @@
 struct setpoint {
 	int64_t t0_ns;
 	double from_c, target_c, rate_c_s, hold_s, return_c_s, neutral_c;
+	/* A waveform instead of the ramp and hold (n_wave > 0): its
+	 * segments from from_c to target_c (the last end), then the return;
+	 * rate_c_s is then the return rate, hold_s the segments' length. */
+	int n_wave;
+	struct qst_wave_segment wave[QST_WAVE_MAX_SEGMENTS];
 };
 
 struct readback {
@@ -94,6 +99,8 @@ struct session {
 	bool paused;               /* in a pause: a second stop ends it */
 	double resume_neutral_c;   /* the baseline before a fault's safe neutral */
 	struct qst_tracking track;                /* §8.2 interlock 3 */
+	struct qst_pacer pacer;    /* trains: commands at their times */
+	struct qst_realtime rt;    /* what real-time mode got, if asked */
 	struct qst_link_noise noise[QST_ROLE_COUNT];
 	int fault;                 /* a latched device fault (qst_err), 0 none */
 	char err[512];
@@ -230,9 +237,38 @@ static void console_status(struct session *s, double measured_c)
 
 /* ------------------------------------------------------ commanded model */
 
+/* When the return to neutral begins. */
+static int64_t return_starts_ns(const struct setpoint *sp)
+{
+	double rise = sp->n_wave ? 0.0 : fabs(sp->target_c - sp->from_c) / sp->rate_c_s;
+	return sp->t0_ns + qst_s_to_ns(rise + sp->hold_s);
+}
+
+static double wave_at(const struct setpoint *sp, double dt)
+{
+	double from = sp->from_c;
+	for (int i = 0; i < sp->n_wave; i++) {
+		const struct qst_wave_segment *g = &sp->wave[i];
+		if (dt < g->duration_s)
+			return from + (g->to_c - from) * dt / g->duration_s;
+		dt -= g->duration_s;
+		from = g->to_c;
+	}
+	return from;
+}
+
 static double setpoint_at(const struct setpoint *sp, int64_t t_ns)
 {
 	double dt = qst_ns_to_s(t_ns - sp->t0_ns);
+	if (sp->n_wave > 0 && dt < sp->hold_s)
+		return wave_at(sp, dt);
+	if (sp->n_wave > 0) {
+		double back = fabs(sp->neutral_c - sp->target_c) / sp->return_c_s;
+		dt -= sp->hold_s;
+		return dt >= back ? sp->neutral_c :
+			sp->target_c + copysign(sp->return_c_s * dt,
+						sp->neutral_c - sp->target_c);
+	}
 	double rise = fabs(sp->target_c - sp->from_c) / sp->rate_c_s;
 	if (dt <= rise)
 		return sp->from_c + copysign(sp->rate_c_s * dt,
@@ -500,9 +536,7 @@ static int on_pressure(struct session *s, const struct qst_event *ev)
 static bool back_at_rest(const struct session *s, int64_t now)
 {
 	const struct setpoint *sp = &s->sp;
-	int64_t back_from = sp->t0_ns + qst_s_to_ns(fabs(sp->target_c - sp->from_c) /
-						     sp->rate_c_s + sp->hold_s);
-	return sp->rate_c_s > 0 && now >= back_from &&
+	return sp->rate_c_s > 0 && now >= return_starts_ns(sp) &&
 	       fabs(s->last_measured_c - sp->neutral_c) <= RESTING_TOL_C;
 }
 
@@ -860,7 +894,9 @@ static void model_abort(struct session *s)
 		return;
 	double at = commanded_at(s, now), back = s->sp.return_c_s;
 	s->prev_sp = s->sp;
-	s->sp = (struct setpoint){ now, at, at, back, 0.0, back, s->neutral_c };
+	s->sp = (struct setpoint){ .t0_ns = now, .from_c = at, .target_c = at,
+				   .rate_c_s = back, .hold_s = 0.0,
+				   .return_c_s = back, .neutral_c = s->neutral_c };
 	s->profile_end_ns = now + qst_s_to_ns(fabs(at - s->neutral_c) / back);
 }
 
@@ -916,13 +952,76 @@ static int rig_ramp(void *rig, double target_c, double rate_c_s,
 	rate_c_s = qst_station_thermal_as_played(s->st, rate_c_s);
 	return_c_s = qst_station_thermal_as_played(s->st, return_c_s);
 	s->prev_sp = s->sp;
-	s->sp = (struct setpoint){ now, from, target_c, rate_c_s, hold_s,
-				   return_c_s, s->neutral_c };
+	s->sp = (struct setpoint){ .t0_ns = now, .from_c = from,
+				   .target_c = target_c, .rate_c_s = rate_c_s,
+				   .hold_s = hold_s, .return_c_s = return_c_s,
+				   .neutral_c = s->neutral_c };
 	s->profile_start_ns = now;
 	s->profile_end_ns = now + qst_s_to_ns(fabs(target_c - from) / rate_c_s + hold_s +
 					      fabs(target_c - s->neutral_c) / return_c_s);
 	note_envelope(s, target_c, rate_c_s > return_c_s ? rate_c_s : return_c_s);
 	record_event(s, QST_EVC_STIM_RAMP, QST_EVS_THERMAL, target_c, rate_c_s, NULL);
+	return QST_OK;
+}
+
+static void describe_wave(const struct qst_wave_segment *seg, size_t n,
+			  char *buf, size_t len)
+{
+	int used = snprintf(buf, len, "waveform:");
+	for (size_t i = 0; i < n && used > 0 && (size_t)used < len; i++)
+		used += snprintf(buf + used, len - (size_t)used, " %.1f/%.3fs",
+				 seg[i].to_c, seg[i].duration_s);
+}
+
+/* Every segment is checked (limits, rate ceiling, long holds, dose)
+ * before a byte is sent, as a ramp is. */
+static int rig_waveform(void *rig, const struct qst_wave_segment *seg,
+			size_t n, double return_c_s)
+{
+	struct session *s = rig;
+	char why[200];
+	if (s->fault)
+		return s->fault;
+	int64_t now = qst_station_now(s->st);
+	double from = isnan(s->last_measured_c) ? commanded_at(s, now) :
+						  s->last_measured_c;
+	if (qst_supervisor_check_waveform(&s->cfg->limits, from, seg, n, return_c_s,
+					  why, sizeof(why)) < 0)
+		return refuse(s, why);
+	if (qst_dose_check_waveform(&s->dose, now, from, seg, n, return_c_s,
+				    s->neutral_c, why, sizeof(why)) < 0)
+		return refuse(s, why);
+	int ret = qst_station_thermal_waveform(s->st, seg, n, return_c_s);
+	if (ret < 0 && ret != QST_ERR_ARG && ret != QST_ERR_STATE &&
+	    ret != QST_ERR_UNSUPPORTED && ret != QST_ERR_NOTFOUND)
+		return send_fault(s, QST_EVS_THERMAL, "thermode", "waveform", ret);
+	if (ret < 0)
+		return fail(s, ret, "thermode refused the waveform: %s",
+			    qst_strerror(ret));
+	struct setpoint sp = { .t0_ns = now, .from_c = from, .neutral_c = s->neutral_c,
+			       .return_c_s = qst_station_thermal_as_played(s->st, return_c_s),
+			       .n_wave = (int)n };
+	double hottest = -INFINITY, total = 0;
+	for (size_t i = 0; i < n; i++) {
+		sp.wave[i] = seg[i];
+		sp.wave[i].to_c = qst_station_thermal_as_played(s->st, seg[i].to_c);
+		double prev = i ? sp.wave[i - 1].to_c : from;
+		note_envelope(s, sp.wave[i].to_c,
+			      fabs(sp.wave[i].to_c - prev) / seg[i].duration_s);
+		hottest = fmax(hottest, sp.wave[i].to_c);
+		total += seg[i].duration_s;
+	}
+	sp.target_c = sp.wave[n - 1].to_c;
+	sp.hold_s = total;
+	sp.rate_c_s = sp.return_c_s;
+	s->prev_sp = s->sp;
+	s->sp = sp;
+	s->profile_start_ns = now;
+	s->profile_end_ns = now + qst_s_to_ns(total + fabs(sp.target_c - s->neutral_c) /
+					      sp.return_c_s);
+	char msg[256];
+	describe_wave(seg, n, msg, sizeof(msg));
+	record_event(s, QST_EVC_STIM_WAVEFORM, QST_EVS_THERMAL, hottest, (double)n, msg);
 	return QST_OK;
 }
 
@@ -1120,10 +1219,10 @@ static const struct qst_rig_ops rig_ops;
 #define SIM_STEP_NS (3 * QST_NS_PER_S)
 
 static int answer_from_participant(struct session *s, const struct qst_question *q,
-				   struct qst_answer *a)
+				   struct qst_answer *a, int64_t answer_at)
 {
 	/* Give the step the time it takes at a real bedside. */
-	int ret = qst_method_idle(&rig_ops, s, qst_station_now(s->st) + SIM_STEP_NS);
+	int ret = qst_method_idle(&rig_ops, s, answer_at);
 	if (ret < 0)
 		return ret;
 	a->value = qst_station_participant_answer(s->st, q->test, q->stimulus,
@@ -1136,9 +1235,10 @@ static int answer_from_participant(struct session *s, const struct qst_question 
 	return QST_OK;
 }
 
-static int rig_ask(void *rig, const struct qst_question *q, struct qst_answer *a)
+/* An operator answers when they do; the virtual participant at answer_at. */
+static int ask_until(struct session *s, const struct qst_question *q,
+		     struct qst_answer *a, int64_t answer_at)
 {
-	struct session *s = rig;
 	memset(a, 0, sizeof(*a));
 	int ret, source;
 	if (s->cfg->operator_console) {
@@ -1151,7 +1251,7 @@ static int rig_ask(void *rig, const struct qst_question *q, struct qst_answer *a
 			return fail(s, ret, "operator console: %s",
 				    s->cfg->operator_console->error);
 	} else {
-		ret = answer_from_participant(s, q, a);
+		ret = answer_from_participant(s, q, a, answer_at);
 		source = QST_EVS_PARTICIPANT;
 		if (ret < 0)
 			return ret;
@@ -1171,6 +1271,32 @@ static int rig_ask(void *rig, const struct qst_question *q, struct qst_answer *a
 	qst_dbg("%s %s %.4g -> %g", qst_param_name(q->test),
 		qst_stimulus_name(q->stimulus), q->stimulus_value, a->value);
 	return QST_OK;
+}
+
+static int rig_ask(void *rig, const struct qst_question *q, struct qst_answer *a)
+{
+	struct session *s = rig;
+	return ask_until(s, q, a, qst_station_now(s->st) + SIM_STEP_NS);
+}
+
+static int rig_ask_by(void *rig, const struct qst_question *q,
+		      struct qst_answer *a, int64_t deadline_ns)
+{
+	struct session *s = rig;
+	int64_t now = qst_station_now(s->st);
+	return ask_until(s, q, a, deadline_ns > now ? deadline_ns : now);
+}
+
+/* Events until the pacer's handover, then its precise wait (qst_core.h). */
+static int rig_pace(void *rig, int64_t due_ns, struct qst_press *press)
+{
+	struct session *s = rig;
+	int64_t handover = qst_pacer_handover(&s->pacer, &s->st->clock, due_ns);
+	int ret = pump(s, handover, press, WAIT_NOTHING, 0, 0);
+	if (ret != 0)
+		return ret;
+	qst_pacer_wait(&s->pacer, &s->st->clock, due_ns);
+	return 0;
 }
 
 static void rig_cue(void *rig, const char *text)
@@ -1236,6 +1362,9 @@ static const struct qst_rig_ops rig_ops = {
 	.pressure_release = rig_pressure_release,
 	.pressure_at = rig_pressure_at,
 	.await_pressure_below = rig_await_pressure_below,
+	.pace = rig_pace,
+	.waveform = rig_waveform,
+	.ask_by = rig_ask_by,
 };
 
 /* ------------------------------------------------------ the script host */
@@ -1327,6 +1456,17 @@ static int host_declare(void *user, const struct qst_protocol_decl *decl,
 		return host_error(s, fail(s, ret, "cannot record devices: %s",
 					  qst_strerror(ret)), errbuf, errlen);
 	record_event(s, QST_EVC_SESSION_START, QST_EVS_STATION, NAN, NAN, decl->name);
+	if (s->cfg->realtime)
+		record_event(s, QST_EVC_REALTIME, QST_EVS_STATION, s->rt.fifo,
+			     s->rt.memory_locked, s->rt.what);
+	/* What the run gave the script (qst run --set), with the session. */
+	for (int i = 0; i < s->own.n_options; i++) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "option %s = %.17g", s->own.options[i].key,
+			 s->own.options[i].value);
+		record_event(s, QST_EVC_LOG, QST_EVS_OPERATOR, s->own.options[i].value,
+			     NAN, msg);
+	}
 	/* The device's own clamp is a second line behind the supervisor. */
 	if (qst_station_has(s->st, QST_ROLE_THERMAL))
 		ret = qst_station_thermal_max(s->st, s->cfg->limits.max_c);
@@ -1467,6 +1607,61 @@ static int host_ppt(void *user, const struct qst_ppt_params *p, char *errbuf,
 	if (ret >= 0 && off < 0)
 		ret = fail(s, off, "algometer: %s", qst_strerror(off));
 	return run_manual(s, test, ret, errbuf, errlen);
+}
+
+static int host_pulse_train(void *user, const struct qst_pulse_train_params *p,
+			    char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	s->resumable = false;
+	s->pacer.max_late_ns = 0; /* this train's, for the operator's line */
+	int ret = qst_method_pulse_train(&rig_ops, s, p);
+	/* The operator ended it (recorded as not done by rig_ask). */
+	if (ret == QST_METHOD_NOT_DONE)
+		ret = QST_OK;
+	if (ret == QST_ERR_ARG)
+		ret = fail(s, QST_ERR_SCRIPT, "pulse train: implausible settings");
+	else if (ret == QST_OK)
+		console_line(s, "pulse train of %d done: the pacer's waits ended at "
+			     "most %.3f ms late (each pulse's command lateness is "
+			     "recorded with it)", p->pulses,
+			     qst_ns_to_s(s->pacer.max_late_ns) * 1e3);
+	return host_error(s, ret, errbuf, errlen);
+}
+
+/* Rates become durations from where each segment starts; the first from
+ * the plate's temperature now. */
+static int resolve_waveform(struct session *s, const struct qst_waveform_params *p,
+			    struct qst_wave_segment *seg)
+{
+	double from = isnan(s->last_measured_c) ? s->neutral_c : s->last_measured_c;
+	for (int i = 0; i < p->n; i++) {
+		double d = p->seg[i].duration_s;
+		if (isnan(d))
+			d = fabs(p->seg[i].to_c - from) / p->seg[i].rate_c_s;
+		if (!(d > 0))
+			return fail(s, QST_ERR_SCRIPT, "waveform segment %d goes "
+				    "nowhere (already at %.1f degC): give it a "
+				    "duration, not a rate", i + 1, p->seg[i].to_c);
+		seg[i] = (struct qst_wave_segment){ p->seg[i].to_c, d };
+		from = p->seg[i].to_c;
+	}
+	return QST_OK;
+}
+
+/* Returns once the profile has been played and the return is over. */
+static int host_waveform(void *user, const struct qst_waveform_params *p,
+			 char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	struct qst_wave_segment seg[QST_WAVEFORM_MAX_SEGMENTS];
+	s->resumable = false;
+	int ret = resolve_waveform(s, p, seg);
+	if (ret == QST_OK)
+		ret = rig_waveform(s, seg, (size_t)p->n, p->return_rate_c_s);
+	if (ret == QST_OK)
+		ret = qst_method_idle(&rig_ops, s, s->profile_end_ns);
+	return host_error(s, ret < 0 ? ret : QST_OK, errbuf, errlen);
 }
 
 /* Issue 6: the null-stimulus schedule comes from the session's seed and
@@ -1641,6 +1836,35 @@ static int host_safety(void *user, const struct qst_safety_params *p,
 					    qst_strerror(ret)) : QST_OK, errbuf, errlen);
 }
 
+static int host_option(void *user, const char *key, double *value)
+{
+	struct session *s = user;
+	for (int i = 0; i < s->own.n_options; i++) {
+		struct qst_script_option *o = &s->own.options[i];
+		if (strcmp(o->key, key) == 0) {
+			o->read = true;
+			*value = o->value;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* An option the script never read is most likely a typo: the run would
+ * go on with the script's default instead of the value meant. */
+static int check_options_read(struct session *s)
+{
+	for (int i = 0; i < s->own.n_options; i++)
+		if (!s->own.options[i].read) {
+			snprintf(s->sum->error, sizeof(s->sum->error),
+				 "option '%s' was given, but %s never reads it "
+				 "(qst.option)", s->own.options[i].key,
+				 s->cfg->protocol_path);
+			return QST_ERR_SCRIPT;
+		}
+	return QST_OK;
+}
+
 static const struct qst_script_host script_host = {
 	.safety = host_safety,
 	.declare = host_declare,
@@ -1658,6 +1882,9 @@ static const struct qst_script_host script_host = {
 	.vdt = host_vdt,
 	.ppt = host_ppt,
 	.ask = host_ask,
+	.pulse_train = host_pulse_train,
+	.waveform = host_waveform,
+	.option = host_option,
 	.levels = host_levels,
 	.staircase = host_staircase,
 	.calibrate = host_calibrate,
@@ -1741,6 +1968,9 @@ int qst_session_run(const struct qst_session_config *cfg,
 		free(s);
 		return ret;
 	}
+	qst_pacer_init(&s->pacer, 0);
+	if (cfg->realtime)
+		qst_realtime_enter(&s->rt, QST_REALTIME_PRIORITY);
 	if (cfg->operator_console) {
 		cfg->operator_console->record = console_record;
 		cfg->operator_console->now = console_now;
@@ -1755,10 +1985,13 @@ int qst_session_run(const struct qst_session_config *cfg,
 		snprintf(summary->error, sizeof(summary->error),
 			 "%s never called qst.protocol{}", cfg->protocol_path);
 	}
+	if (ret == QST_OK && s->declared)
+		ret = check_options_read(s);
 	if (s->fault)
 		ret = s->fault; /* the fault ended the run, not the script */
 	summary->limits = s->own.limits;
 	finish(s, ret);
+	qst_realtime_leave(&s->rt);
 	qst_station_close(s->st);
 	ret = summary->result;
 	free(s);

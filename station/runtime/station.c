@@ -571,6 +571,17 @@ int qst_station_thermal_ramp(struct qst_station *st, double target_c,
 					   return_c_s));
 }
 
+int qst_station_thermal_waveform(struct qst_station *st,
+				 const struct qst_wave_segment *seg, size_t n,
+				 double return_c_s)
+{
+	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];
+	if (st->dev_open[QST_ROLE_THERMAL] && !qst_dev_thermal(d)->waveform)
+		return QST_ERR_UNSUPPORTED;
+	DEVICE_OP(st, QST_ROLE_THERMAL,
+		  qst_dev_thermal(d)->waveform(d, seg, n, return_c_s));
+}
+
 int qst_station_thermal_neutral(struct qst_station *st, double celsius)
 {
 	struct qst_dev *d = &st->dev[QST_ROLE_THERMAL];

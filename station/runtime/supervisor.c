@@ -84,6 +84,66 @@ int qst_supervisor_check_ramp(const struct qst_thermal_limits *lim,
 	return QST_OK;
 }
 
+/* Rates are compared with a little slack for the division (a 16 °C
+ * segment of 1.6 s is 10 °C/s, not 10.000000000000002). */
+#define RATE_SLACK 1e-9
+
+static int check_segment(const struct qst_thermal_limits *lim, size_t i,
+			 double from_c, const struct qst_wave_segment *g,
+			 char *why, size_t whylen)
+{
+	if (!isfinite(g->to_c) || !isfinite(g->duration_s) || g->duration_s <= 0)
+		return refuse(why, whylen, "waveform segment %zu: not a finite "
+			      "temperature with a duration > 0", i + 1);
+	if (g->to_c > lim->max_c)
+		return refuse(why, whylen, "waveform segment %zu: %.1f degC is above "
+			      "the station maximum of %.1f degC", i + 1, g->to_c,
+			      lim->max_c);
+	if (g->to_c < lim->min_c)
+		return refuse(why, whylen, "waveform segment %zu: %.1f degC is below "
+			      "the station minimum of %.1f degC", i + 1, g->to_c,
+			      lim->min_c);
+	double rate = fabs(g->to_c - from_c) / g->duration_s;
+	if (rate > lim->max_rate_c_s * (1 + RATE_SLACK))
+		return refuse(why, whylen, "waveform segment %zu: %.1f -> %.1f degC "
+			      "in %.3f s is %.2f degC/s, above the %.1f degC/s "
+			      "ceiling", i + 1, from_c, g->to_c, g->duration_s,
+			      rate, lim->max_rate_c_s);
+	return QST_OK;
+}
+
+int qst_supervisor_check_waveform(const struct qst_thermal_limits *lim,
+				  double from_c,
+				  const struct qst_wave_segment *seg, size_t n,
+				  double return_c_s, char *why, size_t whylen)
+{
+	if (!seg || n == 0 || n > QST_WAVE_MAX_SEGMENTS)
+		return refuse(why, whylen, "a waveform has 1 to %d segments, not %zu",
+			      QST_WAVE_MAX_SEGMENTS, n);
+	if (!isfinite(from_c))
+		return refuse(why, whylen, "waveform: the starting temperature is "
+			      "unknown");
+	double hot_s = 0; /* held at or above long_hold_c without a break */
+	for (size_t i = 0; i < n; i++) {
+		int ret = check_segment(lim, i, from_c, &seg[i], why, whylen);
+		if (ret < 0)
+			return ret;
+		bool hot = from_c >= lim->long_hold_c && seg[i].to_c >= lim->long_hold_c;
+		hot_s = hot ? hot_s + seg[i].duration_s : 0;
+		if (hot_s > lim->long_hold_max_s)
+			return refuse(why, whylen, "waveform segment %zu: %.1f s at or "
+				      "above %.1f degC; at most %.0f s", i + 1, hot_s,
+				      lim->long_hold_c, lim->long_hold_max_s);
+		from_c = seg[i].to_c;
+	}
+	if (!isfinite(return_c_s) || return_c_s <= 0.0 ||
+	    return_c_s > lim->max_rate_c_s)
+		return refuse(why, whylen,
+			      "return rate %.2f degC/s is outside (0, %.1f] degC/s",
+			      return_c_s, lim->max_rate_c_s);
+	return QST_OK;
+}
+
 int qst_supervisor_check_neutral(const struct qst_thermal_limits *lim,
 				 double neutral_c, char *why, size_t whylen)
 {
