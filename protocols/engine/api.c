@@ -637,7 +637,7 @@ static double mark_value(lua_State *L, int arg, const char *fn)
 	double v = lua_tonumber(L, arg);
 	if (isinf(v))
 		luaL_error(L, "%s: value %d must be finite", fn, arg - 1);
-	return v;
+	return isnan(v) ? NAN : v; /* 0/0 is a negative NaN on x86 */
 }
 
 /* qst.mark(label [, value [, value2]]): a design point the analysis
