@@ -215,7 +215,9 @@ def trace(s, label, span_s):
 
 def smooth(y):
     k = int(round(SMOOTH_S / GRID_S)) | 1
-    return np.convolve(y, np.ones(k) / k, mode="same")
+    w = np.ones(k)
+    # Averages over the samples there are: no zeros padded at the ends.
+    return np.convolve(y, w, mode="same") / np.convolve(np.ones_like(y), w, mode="same")
 
 
 def oa_model(s, grid, profile_fn, dt=0.01):
@@ -265,6 +267,7 @@ def oa(s):
     # minimum relative to the control): positive = analgesia, the sign of
     # simulation.md's truth table.
     index = float(np.max(smooth(ctl - off)[t3]))
+    at_min = at_offset_min(ctl, off, t3)
     # The truth: the model run on the commanded profiles (the first
     # segment's start is the baseline the trial started from).
     base = float(np.interp(s.t[mo], *plate(s)))
@@ -275,6 +278,7 @@ def oa(s):
     prof_ctl = piecewise([(0, base), (rise, t_c), (span, t_c)])
     m_off, m_ctl = oa_model(s, grid, prof_off), oa_model(s, grid, prof_ctl)
     truth = float(np.max(smooth(m_ctl - m_off)[t3]))
+    t_at_min = at_offset_min(m_ctl, m_off, t3)
     pain_truth = 100 * s.u(t_c) * s.sim["oa_depth"]
     # Tolerance: each slider sample has rating_sd noise and is rounded; the
     # 1 s average over 50 Hz samples leaves sd*sqrt(2/50) on the difference,
@@ -287,7 +291,16 @@ def oa(s):
     print(f"  {s.profile:10s} T {t_c:.1f} degC: OA on the pain {pain_truth:.1f} "
           f"(depth x pain at T), on the slider:")
     near("OA_abs", s.profile, index, truth, tol)
+    near("OA_abs_min", s.profile, at_min, t_at_min, tol)
     return index
+
+
+def at_offset_min(ctl, off, t3):
+    """The variant of docs/indices.md (oa.abs_min): control − offset at
+    the time of the offset trace's minimum over T3 (both smoothed)."""
+    so, sc = smooth(off)[t3], smooth(ctl)[t3]
+    k = int(np.argmin(so))
+    return float(sc[k] - so[k])
 
 
 def plate(s):
