@@ -23,6 +23,7 @@ import numpy as np
 
 class Session:
     def __init__(self, path):
+        self.path = path
         with h5py.File(path, "r") as f:
             names = f["lookup/event_code_names"].asstr()[()]
             self.code = names[f["events/code"][()]]
@@ -89,10 +90,9 @@ def near(name, profile, got, truth, tol):
 # ------------------------------------------------------------------ TSP
 
 def train_settings(s):
-    """The one train of the session, from its train_start message."""
-    i = s.rows("train_start")
-    assert len(i) == 1, "one train expected"
-    words = s.msg[i[0]].split()
+    """The session's train, from its (first) train_start message; the
+    trains of a CPM session are all the same TS."""
+    words = s.msg[s.rows("train_start")[0]].split()
     # "10 pulses 40.0 -> 48.0 degC at 0.4 Hz, hold 0.5 s, rise 10, fall 10 degC/s"
     return dict(n=int(words[0]), base=float(words[2]), peak=float(words[4]),
                 hz=float(words[7]), hold=float(words[10]),
@@ -100,6 +100,7 @@ def train_settings(s):
 
 
 def tsp(s):
+    check(len(s.rows("train_start")) == 1, "one train expected")
     r = {int(s.v[i]): s.v2[i] for i in s.rows("rating")}
     first, last = min(r), max(r)
     index = r[last] - r[first]  # TSP_diff, qst-domain.md §6.1
@@ -153,7 +154,7 @@ def cpm_block_truth(s, js):
     """The noise-free rating of each TS in a block: the peak pain of the
     pulse, at the end of its hold (where a fading conditioning has faded
     most, so the pain is highest)."""
-    p = train_settings_all(s)
+    p = train_settings(s)
     truths = []
     for j in js:
         pulse = max(i for i in s.rows("pulse") if s.t[i] < s.t[j])
@@ -162,13 +163,6 @@ def cpm_block_truth(s, js):
         c = conditioning_at(s, end_hold)
         truths.append(100 * s.u(peak) * (1 - s.sim["cpm_efficiency"] * c))
     return float(np.mean(truths))
-
-
-def train_settings_all(s):
-    i = s.rows("train_start")[0]
-    words = s.msg[i].split()
-    return dict(base=float(words[2]), peak=float(words[4]),
-                hold=float(words[10]), rise=float(words[13].rstrip(",")))
 
 
 def cpm(s):
@@ -343,9 +337,7 @@ def main():
     kind, files = sys.argv[1], sys.argv[2:]
     sessions = []
     for p in files:
-        s = Session(p)
-        s.path = p
-        sessions.append(s)
+        sessions.append(Session(p))
     if kind == "levels":
         levels(sessions[0])
         return
