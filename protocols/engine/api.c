@@ -999,52 +999,47 @@ static void push_level(lua_State *L, double v)
 		lua_pushnil(L);
 }
 
-static int api_levels(lua_State *L)
+/* qst.levels and qst.staircase: same devices, same answer (threshold or
+ * nil, false alarms); only their parameters differ. */
+static int run_yesno(lua_State *L, const char *fn, bool levels)
 {
-	const char *fn = "qst.levels";
 	struct qst_engine *e = api_enter(L, fn, true);
-	struct fields f = open_fields(L, 1, fn, levels_keys, false);
-	struct qst_levels_params p;
+	struct fields f = open_fields(L, 1, fn,
+				      levels ? levels_keys : staircase_keys, false);
+	union {
+		struct qst_levels_params levels;
+		struct qst_staircase_params staircase;
+	} p;
 	memset(&p, 0, sizeof(p));
-	levels_read(&f, &p);
+	if (levels)
+		levels_read(&f, &p.levels);
+	else
+		staircase_read(&f, &p.staircase);
 	require_device(L, e, fn, "thermal");
 	require_device(L, e, fn, "response");
-	if (!e->host->levels)
+	if (levels ? !e->host->levels : !e->host->staircase)
 		host_missing(L, e, fn);
 	char err[HOST_ERRLEN] = "";
 	double threshold = NAN;
 	int false_alarms = 0;
-	host_result(L, e, fn,
-		    e->host->levels(e->user, &p, &threshold, &false_alarms,
-				    err, sizeof(err)),
-		    err);
+	int ret = levels ? e->host->levels(e->user, &p.levels, &threshold,
+					   &false_alarms, err, sizeof(err)) :
+			   e->host->staircase(e->user, &p.staircase, &threshold,
+					      &false_alarms, err, sizeof(err));
+	host_result(L, e, fn, ret, err);
 	push_level(L, threshold);
 	lua_pushinteger(L, false_alarms);
 	return 2;
 }
 
+static int api_levels(lua_State *L)
+{
+	return run_yesno(L, "qst.levels", true);
+}
+
 static int api_staircase(lua_State *L)
 {
-	const char *fn = "qst.staircase";
-	struct qst_engine *e = api_enter(L, fn, true);
-	struct fields f = open_fields(L, 1, fn, staircase_keys, false);
-	struct qst_staircase_params p;
-	memset(&p, 0, sizeof(p));
-	staircase_read(&f, &p);
-	require_device(L, e, fn, "thermal");
-	require_device(L, e, fn, "response");
-	if (!e->host->staircase)
-		host_missing(L, e, fn);
-	char err[HOST_ERRLEN] = "";
-	double threshold = NAN;
-	int false_alarms = 0;
-	host_result(L, e, fn,
-		    e->host->staircase(e->user, &p, &threshold, &false_alarms,
-				       err, sizeof(err)),
-		    err);
-	push_level(L, threshold);
-	lua_pushinteger(L, false_alarms);
-	return 2;
+	return run_yesno(L, "qst.staircase", false);
 }
 
 static int api_calibrate(lua_State *L)
