@@ -8,7 +8,7 @@
  * completes and queues it. An eventfd polls readable while chunks wait,
  * so the station's poll() loop treats a USB device like a serial port,
  * and the arrival time is the callback's, not the time the loop woke
- * (docs/devices-usb.md "Threads and arrival stamps").
+ * (docs/devices.md "USB transport", threads and arrival stamps).
  *
  * Two framings (enum qst_usb_kind):
  * - QST_USB_INTERRUPT_IN: each interrupt-IN report is one chunk (HID
@@ -164,7 +164,7 @@ static void take_tmc_reply(struct usb_priv *p, const uint8_t *buf, size_t len,
 		p->n_want - (size_t)at - 1);
 	p->n_want -= (size_t)at + 1;
 	/* !eom: the rest needs another request; replies here are one short
-	 * line, far below CHUNK_MAX (docs/devices-usb.md, gaps). */
+	 * line, far below CHUNK_MAX (docs/devices.md "USB transport", gaps). */
 	enqueue(p, payload, n, t_ns);
 }
 

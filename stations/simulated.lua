@@ -1,5 +1,6 @@
 -- A station file (docs/station-config.md): what this station is, how the
--- lab writes subject IDs, and safety limits. Limits may only be stricter
+-- lab writes subject IDs, safety limits, and which device serves each
+-- role (all simulated here). Limits may only be stricter
 -- than the built-in ones (qst-domain.md §8); `qst config FILE` checks the
 -- file and prints what is in force. Every key below is optional.
 return {
@@ -36,13 +37,22 @@ return {
     },
   },
   roles = {
-    thermal = { driver = "sim" },
-    response = { driver = "sim" },
-    pressure = { driver = "sim" },
-    vibration = { driver = "sim" },
-    -- Real devices (issue 5) are written like this and refused by
-    -- qst run until their transports exist:
+    -- One device per role: "sim" (its simulator), "none" (the station has
+    -- none) or a real driver (docs/station-config.md "Roles and drivers").
+    thermal = { driver = "sim" },    -- or "tcs2"
+    response = { driver = "sim" },   -- or "xid", "hidpedal"
+    pressure = { driver = "sim" },   -- or "mark10"
+    vibration = { driver = "sim" },  -- or "fgen"
+    rating = { driver = "sim" },     -- or "evas"
+    sync = { driver = "sim" },       -- or "triggerbox", "mmbts"
+    -- A real driver takes port = "/dev/..." or usb = "VID:PID[:serial]"
+    -- (the USB-serial bridge, or the USB device for fgen and hidpedal),
+    -- and a serial one an optional baud. qst run opens real devices on
+    -- the real clock; a "sim" role cannot join them, so a real station
+    -- lists all six roles, with "none" for what it lacks. Check the
+    -- ports first with `qst devices --probe`. For example:
     -- thermal = { driver = "tcs2", port = "/dev/ttyACM0" },
     -- response = { driver = "xid", usb = "0403:6001:A1B2C3" },
+    -- pressure = { driver = "mark10", usb = "0403:6001:FT9XYZ", baud = 9600 },
   },
 }

@@ -3,9 +3,10 @@
  * the vtable and the I/O glue around protocol.c (devices.md §5.1).
  *
  * This driver speaks newline-terminated SCPI text over whatever transport
- * it is given (the in-process pipe today, RS-232 8N2 or a raw socket).
- * The USB-TMC bulk framing of real USB generators (devices.md "USB-TMC
- * framing") is a transport of its own and belongs to issue 5.
+ * it is given: the in-process pipe in simulation, USB-TMC on a real
+ * generator. The USB-TMC bulk headers (devices.md "USB-TMC framing") are
+ * added and stripped below it, in drivers/usbtmc.c and the USB transport
+ * (drivers/transport_usb.c), so this code sees plain reply lines either way.
  *
  * SCPI setters never answer, queries answer in order. So every setting
  * is followed by read-back queries (FREQ?, VOLT?, OUTP?: "verify setters

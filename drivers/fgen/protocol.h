@@ -6,7 +6,8 @@
  * The lines travel as newline-terminated SCPI text. On a real generator
  * they ride in USB-TMC bulk transfers with the 12-byte class header
  * (devices.md, "USB-TMC framing"), or on RS-232 8N2 / a raw socket on
- * port 5025; that framing belongs to the transport (issue 5), not here.
+ * port 5025; that framing belongs to the transport, not here (USB-TMC:
+ * drivers/usbtmc.c and drivers/transport_usb.c).
  */
 #ifndef QST_DRIVERS_FGEN_PROTOCOL_H
 #define QST_DRIVERS_FGEN_PROTOCOL_H

@@ -2,7 +2,8 @@
  * USB HID foot pedal (Infinity IN-USB-2, devices.md §7) as a response
  * device: the vtable and the glue around protocol.c. It runs on the USB
  * transport opened with QST_USB_INTERRUPT_IN, where every chunk is one
- * report, stamped when its transfer completed (docs/devices-usb.md).
+ * report, stamped when its transfer completed (docs/devices.md, "USB
+ * transport").
  *
  * The pedal has no command set: nothing to probe, no timer of its own.
  * It is ready as soon as it is open; its identity is the USB descriptor

@@ -528,9 +528,11 @@ static void take_wave_digit(struct qst_tcs2_sim *sim, char c)
 		return;
 	sim->wave_seg_len = 0;
 	struct qst_tcs2_wave_seg g;
-	digits(sim->wave_seg, 3, &g.ticks);
-	digits(sim->wave_seg + 3, 3, &g.tenths_c);
-	if (g.ticks < 1 || g.tenths_c > QST_TCS2_TARGET_MAX) {
+	/* take_byte passes digits only, but the compiler cannot see that
+	 * (GCC under ASan warns g may be used uninitialised): check. */
+	if (!digits(sim->wave_seg, 3, &g.ticks) ||
+	    !digits(sim->wave_seg + 3, 3, &g.tenths_c) || g.ticks < 1 ||
+	    g.tenths_c > QST_TCS2_TARGET_MAX) {
 		qst_dbg("waveform upload dropped: segment %.6s", sim->wave_seg);
 		sim->wave_expect = 0;
 		return;

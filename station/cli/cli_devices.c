@@ -59,10 +59,13 @@ static void probe(const struct qst_driver *d, const char *port,
 		return;
 	}
 	const struct qst_dev_info *info = &st->dev[role].info;
-	printf("      %-10s yes: %s, serial %s, firmware %s\n", d->name,
+	/* Pads, pedals and trigger boxes have no serial number in their
+	 * protocol (docs/devices.md): say so rather than print a bare "?"
+	 * that reads like a failed query. */
+	printf("      %-10s yes: %s, %s%s, firmware %s\n", d->name,
 	       info->model[0] ? info->model : "?",
-	       info->serial[0] ? info->serial : "?",
-	       info->firmware[0] ? info->firmware : "?");
+	       info->serial[0] ? "serial " : "no serial number reported",
+	       info->serial, info->firmware[0] ? info->firmware : "?");
 	qst_station_close(st);
 }
 
