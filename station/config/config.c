@@ -536,8 +536,21 @@ static void read_roles(const struct tab *top, struct qst_config *c)
 		names[r] = qst_role_name((enum qst_role)r);
 	names[QST_ROLE_COUNT] = NULL;
 	check_keys(&t, names);
-	for (int r = 0; r < QST_ROLE_COUNT; r++)
+	bool listed[QST_ROLE_COUNT], real = false;
+	for (int r = 0; r < QST_ROLE_COUNT; r++) {
+		listed[r] = get(&t, names[r]);
+		if (listed[r])
+			lua_pop(t.L, 1);
 		read_role(&t, r, c);
+		real = real || (strcmp(c->roles[r].driver, "sim") != 0 &&
+				strcmp(c->roles[r].driver, "none") != 0);
+	}
+	/* A station of real devices has what it lists: a role it leaves
+	 * out is no device, not a simulator that could not join it. */
+	for (int r = 0; real && r < QST_ROLE_COUNT; r++)
+		if (!listed[r])
+			snprintf(c->roles[r].driver, sizeof(c->roles[r].driver),
+				 "none");
 	lua_pop(t.L, 1);
 }
 

@@ -173,6 +173,15 @@ static void roles_are_parsed_and_given_to_the_station(void **state)
 	assert_true(qst_station_config_is_real(&cfg.station));
 	assert_string_equal(cfg.station.roles[QST_ROLE_SYNC].driver, "none");
 	assert_int_equal(cfg.station.roles[QST_ROLE_PRESSURE].baud, 9600);
+	/* Roles a real station leaves out are no device; a simulated one
+	 * keeps its simulators. */
+	assert_int_equal(load("return { roles = { thermal = { driver = 'tcs2', "
+			      "port = '/dev/ttyACM0' } } }"), QST_OK);
+	assert_string_equal(conf.roles[QST_ROLE_RESPONSE].driver, "none");
+	assert_string_equal(conf.roles[QST_ROLE_RATING].driver, "none");
+	assert_int_equal(load("return { roles = { thermal = { driver = 'sim' } } }"),
+			 QST_OK);
+	assert_string_equal(conf.roles[QST_ROLE_RESPONSE].driver, "sim");
 }
 
 /* A hostile file is stopped by the budget, not by the host running dry. */
