@@ -47,8 +47,10 @@ void qst_evq_push(struct qst_evq *q, const struct qst_event *ev)
 	}
 	q->ring[(q->head + q->count) % QST_EVQ_CAPACITY] = *ev;
 	q->count++;
-	pthread_cond_signal(&q->nonempty);
 	pthread_mutex_unlock(&q->lock);
+	/* After the unlock: the woken session does not then wait on the
+	 * lock this thread still holds (bench/bench_latency.c). */
+	pthread_cond_signal(&q->nonempty);
 }
 
 static bool pop_locked(struct qst_evq *q, struct qst_event *ev)
