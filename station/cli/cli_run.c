@@ -43,7 +43,8 @@ static const char run_help[] =
 	"  --answers SOURCE     who answers manual steps (von Frey, pinprick,\n"
 	"                       tuning fork): 'participant' (the virtual one,\n"
 	"                       default on the simulated station), '-' (the\n"
-	"                       operator at this terminal) or a file of answers\n"
+	"                       operator at this terminal; the default with real\n"
+	"                       devices) or a file of answers\n"
 	"emergency stop (any time; the thermode is aborted, then the session\n"
 	"pauses: with --answers - or FILE the operator resumes (the interrupted\n"
 	"trial is repeated) or ends it; otherwise it ends, exit status 6):\n"
@@ -830,6 +831,20 @@ static int run_session(struct qst_session_config *cfg,
 	return qst_cli_exit_code(err);
 }
 
+/* On a station of real devices the operator answers manual steps at this
+ * terminal unless a file is given: there is no virtual participant. */
+static int operator_answers(struct run_options *o)
+{
+	if (o->answers && !strcmp(o->answers, "participant")) {
+		qst_cli_error("--answers participant: a station of real devices "
+			      "has no virtual participant; use - or a file");
+		return QST_EXIT_USAGE;
+	}
+	if (!o->answers)
+		o->answers = "-";
+	return -1;
+}
+
 /* The operator console for manual steps, or NULL for the participant. */
 static int open_answers(const struct run_options *o, struct qst_console *c,
 			FILE **file)
@@ -865,6 +880,8 @@ int qst_cli_run(int argc, char **argv)
 	struct qst_session_config cfg;
 	char *text = NULL;
 	ret = build_config(&o, true, &cfg, &text);
+	if (ret < 0 && qst_station_config_is_real(&cfg.station))
+		ret = operator_answers(&o);
 	struct qst_console console;
 	FILE *answers = NULL;
 	if (ret < 0) {
