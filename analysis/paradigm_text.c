@@ -12,11 +12,12 @@
 #include "qst_paradigms.h"
 #include "report_internal.h"
 
-/* %.4g keeps small and large indices readable; NaN is left empty. */
-static void format_value(double v, char *buf, size_t len)
+/* NaN is left empty. The operator reads 4 digits; CSV and JSON keep
+ * what a double holds, for re-analysis. */
+static void format_value(double v, char *buf, size_t len, int digits)
 {
 	if (isfinite(v))
-		snprintf(buf, len, "%.4g", v);
+		snprintf(buf, len, "%.*g", digits, v);
 	else if (len)
 		buf[0] = '\0';
 }
@@ -39,7 +40,7 @@ void qst_index_rows_print(FILE *f, const struct qst_index_row *rows,
 	for (size_t i = 0; i < n; i++) {
 		const struct qst_index_row *r = &rows[i];
 		char v[32], fl[128];
-		format_value(r->ix.value, v, sizeof(v));
+		format_value(r->ix.value, v, sizeof(v), 4);
 		qst_index_flags_format(r->ix.flags, fl, sizeof(fl));
 		fprintf(f, "  %-24s %3d %10s  %-13s %-22s %s\n", row_name(r),
 			r->instance, v[0] ? v : "-", qst_index_row_unit(r),
@@ -75,7 +76,7 @@ int qst_index_rows_csv(FILE *f, const struct qst_index_row *rows, size_t n)
 		const struct qst_index_row *r = &rows[i];
 		const struct qst_index_info *info = qst_index_info(r->ix.variant);
 		char v[32], fl[128];
-		format_value(r->ix.value, v, sizeof(v));
+		format_value(r->ix.value, v, sizeof(v), 17);
 		qst_index_flags_format(r->ix.flags, fl, sizeof(fl));
 		csv_field(f, row_name(r), false);
 		csv_field(f, qst_paradigm_name(r->paradigm), false);
@@ -132,7 +133,7 @@ static void json_row(FILE *f, const struct qst_index_row *r)
 {
 	const struct qst_index_info *info = qst_index_info(r->ix.variant);
 	char v[32];
-	format_value(r->ix.value, v, sizeof(v));
+	format_value(r->ix.value, v, sizeof(v), 17);
 	fputs("    {\"index\": ", f);
 	json_string(f, row_name(r));
 	fputs(", \"paradigm\": ", f);
