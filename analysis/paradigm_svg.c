@@ -258,6 +258,9 @@ static void oa_block(FILE *f, const struct qst_paradigms *pd,
 	tp.v0 = h1 && h2 ? fmin(lo1, lo2) : h1 ? lo1 : h2 ? lo2 : 30;
 	tp.v1 = h1 && h2 ? fmax(hi1, hi2) : h1 ? hi1 : h2 ? hi2 : 50;
 	frame(f, &tp, "degC");
+	if (!h1 && !h2)
+		text_at(f, X0 + 8, y + TEMP_H / 2.0, "font-size=\"12\"",
+			"no thermode readback in /temperature");
 	polyline(f, &tp, s->temperature, s->n_temperature, in->mark_control,
 		 C_CONTROL, "stimulus control measured_c");
 	polyline(f, &tp, s->temperature, s->n_temperature, in->mark_offset,
