@@ -190,6 +190,38 @@ static void tsp_block(FILE *f, const struct qst_paradigms *pd,
 
 /* ----------------------------------------------------------- CPM */
 
+static void cs_band(FILE *f, const struct panel *p, double on, double off)
+{
+	double a = fmax(on, p->t0), b = fmin(off, p->t1);
+	if (!(b > a))
+		return;
+	fprintf(f, "<rect class=\"conditioning\" x=\"%.1f\" y=\"%.1f\" "
+		"width=\"%.1f\" height=\"%.1f\" fill=\"" C_WINDOW "\"/>\n",
+		px(p, a), p->y, px(p, b) - px(p, a), p->h);
+}
+
+/* The conditioning stimulus as a band: `condition` events, value2 = 1
+ * on, 0 off (docs/hdf5-schema.md, "Paradigm marks"). */
+static void cs_bands(FILE *f, const struct panel *p,
+		     const struct qst_streams *s)
+{
+	double on = NAN;
+	for (size_t i = 0; s->codes.condition >= 0 && i < s->n_events; i++) {
+		const struct qst_pd_event *e = &s->events[i];
+		if (e->code != s->codes.condition)
+			continue;
+		double t = (double)e->t_ns / 1e9;
+		if (e->value2 == 1.0 && isnan(on)) {
+			on = t;
+		} else if (e->value2 == 0.0 && !isnan(on)) {
+			cs_band(f, p, on, t);
+			on = NAN;
+		}
+	}
+	if (!isnan(on))
+		cs_band(f, p, on, p->t1);
+}
+
 static void cpm_block(FILE *f, const struct qst_paradigms *pd,
 		      const struct qst_pd_instance *in,
 		      const struct qst_streams *s, double y)
@@ -199,6 +231,7 @@ static void cpm_block(FILE *f, const struct qst_paradigms *pd,
 	temp_panel(f, s, y, t0, t1);
 	struct panel p = { X0, y + TEMP_H + GAP, X1 - X0, RATE_H, t0, t1, 0,
 			   100 };
+	cs_bands(f, &p, s);
 	frame(f, &p, "NRS");
 	for (size_t i = 0; i < in->n_points; i++) {
 		int ph = in->phase[i] >= 0 && in->phase[i] < 3 ? in->phase[i]
@@ -218,7 +251,7 @@ static void cpm_block(FILE *f, const struct qst_paradigms *pd,
 	text_at(f, X0 + 8, p.y + 32, "font-size=\"13\" class=\"index-label\"",
 		inh);
 	text_at(f, X1, p.y + 16, "font-size=\"11\" text-anchor=\"end\"",
-		"blue before, green during, grey after");
+		"blue before, green during, grey after; band: conditioning on");
 }
 
 /* ------------------------------------------------------------ OA */

@@ -153,8 +153,11 @@ with h5py.File(full, "r+") as f:
     rows_ev = [(t0, mark, 46.0, math.nan, "cpm:ts_c"),
                (t0 + 1, mark, math.nan, math.nan, "cpm:before")]
     rows_ev += [(t0 + 2 + i, rating, 1, x, "") for i, x in enumerate(before)]
+    cond = code_of(f, "condition", 36)
+    rows_ev += [(t0 + 9, cond, 10.0, 1.0, "")]
     rows_ev += [(t0 + 10, mark, math.nan, math.nan, "cpm:during")]
     rows_ev += [(t0 + 11 + i, rating, 1, x, "") for i, x in enumerate(during)]
+    rows_ev += [(t0 + 15, cond, 10.0, 0.0, "")]
     rows_ev += [(t0 + 20, mark, math.nan, math.nan, "cpm:after")]
     rows_ev += [(t0 + 21 + i, rating, 1, x, "") for i, x in enumerate(after)]
     m_off, m_con = t0 + 40, t0 + 90
@@ -221,6 +224,9 @@ for par in ("tsp", "cpm", "oa"):
     want = {"tsp": "tsp.diff = ", "cpm": "cpm.abs = ", "oa": "oa.abs_min = "}[par]
     check(any(want in s for s in labels), f"{par} page lacks '{want}': {labels}")
     check(root.get("class") == f"paradigm paradigm-{par}", f"{par} page class")
+    bands = [e for e in root.iter("{http://www.w3.org/2000/svg}rect")
+             if e.get("class") == "conditioning"]
+    check(len(bands) == (par == "cpm"), f"{par} page: {len(bands)} conditioning bands")
 j = json.loads(run("report", full, "--svg", svg, "--overwrite", "--json").stdout)
 check(len(j.get("indices", [])) == n, "JSON indices")
 check(len(j["rows"]) == 13, "JSON rows")

@@ -155,7 +155,9 @@ static void record(int what)
 	if (what & WITH_CPM) {
 		mark(r, 70.0, "cpm:ts_c", 46.0, NAN);
 		cpm_phase(r, 71.0, "cpm:before", cpm_before, 3);
+		ev(r, 99.0, QST_PD_CODE_CONDITION, 10.0, 1.0, "cold water");
 		cpm_phase(r, 100.0, "cpm:during", cpm_during, 2);
+		ev(r, 112.0, QST_PD_CODE_CONDITION, 10.0, 0.0, "cold water");
 		cpm_phase(r, 130.0, "cpm:after", cpm_after, 2);
 	}
 	if (what & WITH_OA) {
@@ -352,6 +354,9 @@ static void test_all_and_svg(void **state)
 		assert_non_null(strstr(buf, "</svg>"));
 		assert_non_null(strstr(buf, "SUBJ&lt;&amp;&gt;"));
 		assert_null(strstr(buf, "nan"));
+		/* The conditioning stimulus is shown on the CPM page only. */
+		assert_true((strstr(buf, "class=\"conditioning\"") != NULL) ==
+			    (p == QST_PD_CPM));
 		free(buf);
 	}
 	qst_paradigms_free(pd);
