@@ -20,7 +20,7 @@
 #define QST_PD_CODE_MARK 35
 #define QST_PD_CODE_CONDITION 36
 
-#define QST_PD_LABEL_LEN 48
+#define QST_PD_LABEL_LEN 40
 
 /* One /events row as paradigms need it. */
 struct qst_pd_event {

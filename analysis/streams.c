@@ -20,10 +20,13 @@
 /* More rows than a session holds: a larger claim is a damaged dataspace,
  * refused before memory is allocated for it. */
 #define MAX_STREAM_ROWS ((hssize_t)1 << 24)
-/* The child's answer must stay under isolate.c's blob limit: streams
- * beyond this many samples are thinned (plots only; see docs/report.md). */
-#define MAX_KEPT_SAMPLES ((size_t)1 << 20)
-#define MAX_KEPT_EVENTS ((size_t)1 << 18)
+/* The child's answer must stay under isolate.c's 64 MiB blob limit:
+ * 2^17 paradigm events (72 bytes each; a session has a few hundred),
+ * 2^21 rating samples (the OA traces: 2 h at 250 Hz) and 2^20 thermode
+ * samples, beyond which those streams are thinned (see docs/report.md). */
+#define MAX_KEPT_EVENTS ((size_t)1 << 17)
+#define MAX_RATING_SAMPLES ((size_t)1 << 21)
+#define MAX_TEMP_SAMPLES ((size_t)1 << 20)
 
 static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -184,12 +187,21 @@ struct event_cols {
 	char **msg;
 };
 
-static void keep_events(struct qst_streams *s, const struct event_cols *c,
-			size_t rows)
+/* Refuses a file with more paradigm events than any session records,
+ * rather than scoring a part of them. */
+static int keep_events(struct qst_streams *s, const struct event_cols *c,
+		       size_t rows, const char *path, char *errbuf,
+		       size_t errlen)
 {
-	for (size_t i = 0; i < rows && s->n_events < MAX_KEPT_EVENTS; i++) {
+	for (size_t i = 0; i < rows; i++) {
 		if (!wanted_code(&s->codes, c->code[i]))
 			continue;
+		if (s->n_events == MAX_KEPT_EVENTS)
+			return set_err(errbuf, errlen, QST_ERR_DATA,
+				       "%s: /events holds more than %zu "
+				       "train, pulse, rating, mark and "
+				       "condition events", path,
+				       MAX_KEPT_EVENTS);
 		struct qst_pd_event *e = &s->events[s->n_events++];
 		e->t_ns = c->t[i];
 		e->code = c->code[i];
@@ -199,6 +211,7 @@ static void keep_events(struct qst_streams *s, const struct event_cols *c,
 			 c->msg[i] ? c->msg[i] : "");
 		qst_text_sanitize(e->message, false);
 	}
+	return QST_OK;
 }
 
 static int load_events(hid_t f, const char *path, struct qst_streams *s,
@@ -234,7 +247,7 @@ static int load_events(hid_t f, const char *path, struct qst_streams *s,
 		if (!s->events)
 			rc = QST_ERR_NOMEM;
 		else
-			keep_events(s, &c, rows);
+			rc = keep_events(s, &c, rows, path, errbuf, errlen);
 	}
 	for (size_t i = 0; c.msg && i < rows; i++)
 		H5free_memory(c.msg[i]);
@@ -251,12 +264,11 @@ static int load_events(hid_t f, const char *path, struct qst_streams *s,
 
 /* ----------------------------------------------------------- streams */
 
-/* NAME/t_ns and NAME/COL into *out; absent group = no samples. Longer
- * streams are thinned to every k-th sample (they only feed plots: the
- * indices use /events, and OA uses /rating, which stays far below). */
+/* NAME/t_ns and NAME/COL into *out; absent group = no samples. A
+ * stream longer than max is thinned to every k-th sample. */
 static int load_stream(hid_t f, const char *path, const char *name,
-		       const char *col, struct qst_pd_sample **out, size_t *n,
-		       char *errbuf, size_t errlen)
+		       const char *col, size_t max, struct qst_pd_sample **out,
+		       size_t *n, char *errbuf, size_t errlen)
 {
 	struct table tb;
 	int64_t *t = NULL;
@@ -272,7 +284,7 @@ static int load_stream(hid_t f, const char *path, const char *name,
 		rc = read_col(&tb, col, H5T_NATIVE_DOUBLE, false, (void **)&v,
 			      errbuf, errlen);
 	size_t rows = rc == QST_OK ? (size_t)tb.rows : 0;
-	size_t step = rows / MAX_KEPT_SAMPLES + 1;
+	size_t step = rows > max ? (rows + max - 1) / max : 1;
 	if (rc == QST_OK) {
 		*out = calloc(rows / step + 1, sizeof(**out));
 		if (!*out)
@@ -302,12 +314,13 @@ static int load_child(void *ctx, void **blob, size_t *len, char *errbuf,
 	if (rc == QST_OK)
 		rc = load_events(f, path, &s, errbuf, errlen);
 	if (rc == QST_OK)
-		rc = load_stream(f, path, "/rating", "value", &s.rating,
-				 &s.n_rating, errbuf, errlen);
+		rc = load_stream(f, path, "/rating", "value",
+				 MAX_RATING_SAMPLES, &s.rating, &s.n_rating,
+				 errbuf, errlen);
 	if (rc == QST_OK)
 		rc = load_stream(f, path, "/temperature", "measured_c",
-				 &s.temperature, &s.n_temperature, errbuf,
-				 errlen);
+				 MAX_TEMP_SAMPLES, &s.temperature,
+				 &s.n_temperature, errbuf, errlen);
 	H5Fclose(f);
 	size_t le = s.n_events * sizeof(*s.events);
 	size_t lr = s.n_rating * sizeof(*s.rating);
