@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Paradigm indices end to end (tests/integration/paradigms.sh).
+"""Paradigm indices end to end (tests/integration/paradigm_indices.sh).
 
 Starts from a real TSP session (protocols/tsp_heat.lua), adds a CPM block
 and an offset-analgesia pair by the event contract (docs/hdf5-schema.md,
