@@ -218,6 +218,16 @@ struct qst_script_option {
 	bool read;      /* the script asked for it (set by the host) */
 };
 
+/*
+ * qst.condition{}: the conditioning stimulus of CPM (qst-domain.md §6.3),
+ * applied by the operator (a cold-water bath): it starts or stops.
+ */
+struct qst_condition_params {
+	bool on;
+	double intensity;  /* 0..1; NaN when off */
+	char what[128];    /* what the operator applies, and where */
+};
+
 /* qst.ask{}: one operator-guided step with a typed answer. */
 enum qst_answer_kind {
 	QST_ANSWER_YESNO = 0,      /* detected yes/no */
@@ -299,6 +309,12 @@ struct qst_script_host {
 	/* Issue 5: a marker code (1..255) on the sync line for pulse_ms. */
 	int (*sync)(void *user, int code, int pulse_ms, char *errbuf,
 		    size_t errlen);
+	/* Issue 6: a labelled design point for the analysis (value and
+	 * value2 NaN when not given), and the CPM conditioning stimulus. */
+	int (*mark)(void *user, const char *label, double value, double value2,
+		    char *errbuf, size_t errlen);
+	int (*condition)(void *user, const struct qst_condition_params *p,
+			 char *errbuf, size_t errlen);
 };
 
 /* Resource limits of one script run. */

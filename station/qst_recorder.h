@@ -61,6 +61,11 @@ enum qst_event_code {
 	QST_EVC_RATING = 33,       /* t = answer; value = pulse, value2 = NRS 0..100 */
 	QST_EVC_REALTIME = 34,     /* value = 1 if SCHED_FIFO, value2 = 1 if
 				    * memory locked; message = what was granted */
+	/* Issue 6: paradigm scripts (docs/paradigms.md). */
+	QST_EVC_MARK = 35,         /* qst.mark: message = label, value, value2 */
+	QST_EVC_CONDITION = 36,    /* CPM conditioning stimulus: value =
+				    * intensity 0..1, value2 = 1 on / 0 off;
+				    * message = what */
 	QST_EVC_COUNT
 };
 const char *qst_event_code_name(int code);

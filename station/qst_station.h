@@ -198,6 +198,12 @@ void qst_station_hand_release(struct qst_station *st);
 double qst_station_participant_answer(struct qst_station *st, int test,
 				      int stimulus, double value, int kind);
 
+/* A remote conditioning stimulus (CPM, qst-domain.md §6.3) starts (on,
+ * intensity 0..1) or stops: the virtual participant feels it; no-op on
+ * hardware, where the operator applies it. */
+void qst_station_participant_condition(struct qst_station *st,
+				       double intensity, bool on);
+
 /* Tell the virtual participant what is being asked (no-op on hardware). */
 void qst_station_participant_task(struct qst_station *st,
 				  const struct qst_task *task);

@@ -141,6 +141,7 @@ static const char *const train_keys[] = {
 	"peak", "baseline", "n", "frequency", "hold", "rise", "fall",
 	"rate_after", "site", NULL,
 };
+static const char *const condition_keys[] = { "on", "intensity", "what", NULL };
 static const char *const segment_keys[] = { "to", "rate", "duration", NULL };
 /* Issue 6: the adaptive thermal methods share the presentation keys. */
 #define YESNO_KEYS "test", "baseline", "rate", "return_rate", "hold", \
@@ -624,6 +625,74 @@ static int api_sync(lua_State *L)
 	return 0;
 }
 
+/* One optional number of qst.mark: NaN when absent, so the analysis can
+ * tell "no value" from 0. */
+static double mark_value(lua_State *L, int arg, const char *fn)
+{
+	if (lua_isnoneornil(L, arg))
+		return NAN;
+	if (lua_type(L, arg) != LUA_TNUMBER)
+		luaL_error(L, "%s: value %d must be a number, got %s", fn,
+			   arg - 1, luaL_typename(L, arg));
+	double v = lua_tonumber(L, arg);
+	if (isinf(v))
+		luaL_error(L, "%s: value %d must be finite", fn, arg - 1);
+	return isnan(v) ? NAN : v; /* 0/0 is a negative NaN on x86 */
+}
+
+/* qst.mark(label [, value [, value2]]): a design point the analysis
+ * finds by its label (docs/paradigms.md); the label goes in as qst.log's
+ * text does, made printable. */
+static int api_mark(lua_State *L)
+{
+	const char *fn = "qst.mark";
+	struct qst_engine *e = api_enter(L, fn, true);
+	if (lua_type(L, 1) != LUA_TSTRING)
+		return luaL_error(L, "%s: the label must be a string, got %s",
+				  fn, luaL_typename(L, 1));
+	if (lua_rawlen(L, 1) == 0)
+		return luaL_error(L, "%s: the label must not be empty", fn);
+	double v = mark_value(L, 2, fn), v2 = mark_value(L, 3, fn);
+	char *label = lua_newuserdatauv(L, lua_rawlen(L, 1) + 1, 0);
+	memcpy(label, lua_tostring(L, 1), lua_rawlen(L, 1) + 1);
+	qst_text_sanitize(label, true);
+	if (!e->host->mark)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->mark(e->user, label, v, v2, err,
+					    sizeof(err)), err);
+	return 0;
+}
+
+/* qst.condition{ on =, intensity =, what = }: the CPM conditioning
+ * stimulus (qst-domain.md §6.3) starts or stops; the operator applies it. */
+static int api_condition(lua_State *L)
+{
+	const char *fn = "qst.condition";
+	struct qst_engine *e = api_enter(L, fn, true);
+	struct fields f = open_fields(L, 1, fn, condition_keys, false);
+	struct qst_condition_params p;
+	memset(&p, 0, sizeof(p));
+	if (!field_get(&f, "on"))
+		return luaL_error(L, "%s: on is required (true: the conditioning "
+				     "stimulus starts, false: it stops)", fn);
+	lua_pop(L, 1);
+	p.on = field_boolean(&f, "on", false);
+	p.intensity = field_number(&f, "intensity", p.on ? 1.0 : NAN,
+				   (struct range){ 0.0, 1.0, false, "of 1" });
+	if (!p.on)
+		p.intensity = NAN; /* stopping has no strength */
+	field_string(&f, "what", false, p.what, sizeof(p.what));
+	if (!p.what[0])
+		snprintf(p.what, sizeof(p.what), "conditioning stimulus");
+	if (!e->host->condition)
+		host_missing(L, e, fn);
+	char err[HOST_ERRLEN] = "";
+	host_result(L, e, fn, e->host->condition(e->user, &p, err,
+						 sizeof(err)), err);
+	return 0;
+}
+
 static int api_now(lua_State *L)
 {
 	struct qst_engine *e = api_enter(L, "qst.now", false);
@@ -930,52 +999,47 @@ static void push_level(lua_State *L, double v)
 		lua_pushnil(L);
 }
 
-static int api_levels(lua_State *L)
+/* qst.levels and qst.staircase: same devices, same answer (threshold or
+ * nil, false alarms); only their parameters differ. */
+static int run_yesno(lua_State *L, const char *fn, bool levels)
 {
-	const char *fn = "qst.levels";
 	struct qst_engine *e = api_enter(L, fn, true);
-	struct fields f = open_fields(L, 1, fn, levels_keys, false);
-	struct qst_levels_params p;
+	struct fields f = open_fields(L, 1, fn,
+				      levels ? levels_keys : staircase_keys, false);
+	union {
+		struct qst_levels_params levels;
+		struct qst_staircase_params staircase;
+	} p;
 	memset(&p, 0, sizeof(p));
-	levels_read(&f, &p);
+	if (levels)
+		levels_read(&f, &p.levels);
+	else
+		staircase_read(&f, &p.staircase);
 	require_device(L, e, fn, "thermal");
 	require_device(L, e, fn, "response");
-	if (!e->host->levels)
+	if (levels ? !e->host->levels : !e->host->staircase)
 		host_missing(L, e, fn);
 	char err[HOST_ERRLEN] = "";
 	double threshold = NAN;
 	int false_alarms = 0;
-	host_result(L, e, fn,
-		    e->host->levels(e->user, &p, &threshold, &false_alarms,
-				    err, sizeof(err)),
-		    err);
+	int ret = levels ? e->host->levels(e->user, &p.levels, &threshold,
+					   &false_alarms, err, sizeof(err)) :
+			   e->host->staircase(e->user, &p.staircase, &threshold,
+					      &false_alarms, err, sizeof(err));
+	host_result(L, e, fn, ret, err);
 	push_level(L, threshold);
 	lua_pushinteger(L, false_alarms);
 	return 2;
 }
 
+static int api_levels(lua_State *L)
+{
+	return run_yesno(L, "qst.levels", true);
+}
+
 static int api_staircase(lua_State *L)
 {
-	const char *fn = "qst.staircase";
-	struct qst_engine *e = api_enter(L, fn, true);
-	struct fields f = open_fields(L, 1, fn, staircase_keys, false);
-	struct qst_staircase_params p;
-	memset(&p, 0, sizeof(p));
-	staircase_read(&f, &p);
-	require_device(L, e, fn, "thermal");
-	require_device(L, e, fn, "response");
-	if (!e->host->staircase)
-		host_missing(L, e, fn);
-	char err[HOST_ERRLEN] = "";
-	double threshold = NAN;
-	int false_alarms = 0;
-	host_result(L, e, fn,
-		    e->host->staircase(e->user, &p, &threshold, &false_alarms,
-				       err, sizeof(err)),
-		    err);
-	push_level(L, threshold);
-	lua_pushinteger(L, false_alarms);
-	return 2;
+	return run_yesno(L, "qst.staircase", false);
 }
 
 static int api_calibrate(lua_State *L)
@@ -1432,7 +1496,8 @@ static const luaL_Reg api_functions[] = {
 	{ "waveform", api_waveform }, { "option", api_option },
 	{ "safety", api_safety },     { "levels", api_levels },
 	{ "staircase", api_staircase }, { "calibrate", api_calibrate },
-	{ "sync", api_sync },
+	{ "sync", api_sync },         { "mark", api_mark },
+	{ "condition", api_condition },
 	{ NULL, NULL },
 };
 

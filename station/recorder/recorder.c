@@ -57,6 +57,8 @@ static const char *const event_code_names[QST_EVC_COUNT] = {
 	[QST_EVC_PULSE_PEAK] = "pulse_peak",
 	[QST_EVC_RATING] = "rating",
 	[QST_EVC_REALTIME] = "realtime",
+	[QST_EVC_MARK] = "mark",
+	[QST_EVC_CONDITION] = "condition",
 };
 
 static const char *const event_source_names[QST_EVS_COUNT] = {

@@ -1764,6 +1764,36 @@ static void host_log(void *user, const char *message)
 	console_line(s, "log: %s", message);
 }
 
+static int host_mark(void *user, const char *label, double value,
+		     double value2, char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	(void)errbuf;
+	(void)errlen;
+	record_event(s, QST_EVC_MARK, QST_EVS_SCRIPT, value, value2, label);
+	return QST_OK;
+}
+
+/* The CPM conditioning stimulus (qst-domain.md §6.3) is the operator's:
+ * the station tells them, records when it was asked for, and on the
+ * simulated station lets the virtual participant feel it. */
+static int host_condition(void *user, const struct qst_condition_params *p,
+			  char *errbuf, size_t errlen)
+{
+	struct session *s = user;
+	(void)errbuf;
+	(void)errlen;
+	record_event(s, QST_EVC_CONDITION, QST_EVS_SCRIPT, p->intensity,
+		     p->on ? 1.0 : 0.0, p->what);
+	if (p->on)
+		console_line(s, "conditioning ON: apply %s now (intensity %.2f)",
+			     p->what, p->intensity);
+	else
+		console_line(s, "conditioning OFF: end %s now", p->what);
+	qst_station_participant_condition(s->st, p->intensity, p->on);
+	return QST_OK;
+}
+
 static double host_now(void *user)
 {
 	return qst_ns_to_s(qst_station_now(((struct session *)user)->st));
@@ -1889,6 +1919,8 @@ static const struct qst_script_host script_host = {
 	.staircase = host_staircase,
 	.calibrate = host_calibrate,
 	.sync = host_sync,
+	.mark = host_mark,
+	.condition = host_condition,
 };
 
 /* ----------------------------------------------------------- lifecycle */

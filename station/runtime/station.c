@@ -643,6 +643,17 @@ void qst_station_participant_task(struct qst_station *st,
 	pthread_mutex_unlock(&st->lock);
 }
 
+void qst_station_participant_condition(struct qst_station *st,
+				       double intensity, bool on)
+{
+	if (!st->rig)
+		return;
+	pthread_mutex_lock(&st->lock);
+	qst_participant_condition(qst_simrig_participant(st->rig),
+				  qst_clock_now(&st->clock), intensity, on);
+	pthread_mutex_unlock(&st->lock);
+}
+
 static const struct qst_pressure_ops *pressure_ops(struct qst_station *st)
 {
 	return st->dev[QST_ROLE_PRESSURE].driver->class_ops;

@@ -266,7 +266,27 @@ static int mock_safety(void *user, const struct qst_safety_params *p,
 	return QST_OK;
 }
 
+static int mock_mark(void *user, const char *label, double value,
+		     double value2, char *errbuf, size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	record(user, "mark %s %g %g", label, value, value2);
+	return QST_OK;
+}
+
+static int mock_condition(void *user, const struct qst_condition_params *p,
+			  char *errbuf, size_t errlen)
+{
+	(void)errbuf;
+	(void)errlen;
+	record(user, "condition %d %g %s", p->on, p->intensity, p->what);
+	return QST_OK;
+}
+
 static const struct qst_script_host mock_host = {
+	.mark = mock_mark,
+	.condition = mock_condition,
 	.safety = mock_safety,
 	.declare = mock_declare,
 	.section = mock_section,
@@ -419,6 +439,53 @@ static void test_other_calls(void **state)
 				     "log t=12.5\t1\n");
 	assert_true(m.waited == 1.5);
 	assert_int_equal(m.not_done_test, QST_CPT);
+}
+
+/* Issue 6: qst.mark and qst.condition reach the host as given; what they
+ * cannot record is refused before the host sees it. */
+static void test_mark_condition(void **state)
+{
+	(void)state;
+	struct mock m = { 0 };
+	assert_int_equal(
+		run(&m, HEADER "qst.mark(\"cpm:before\")\n"
+			"qst.mark(\"oa:offset\", 7.8, 13)\n"
+			"qst.mark(\"a\\tb\", 0 / 0, -1)\n"
+			"qst.condition{ on = true, intensity = 0.5, what = \"bath\" }\n"
+			"qst.condition{ on = true }\n"
+			"qst.condition{ on = false, intensity = 1 }\n"),
+		QST_OK);
+	assert_string_equal(m.calls, "declare t||2\n"
+				     "mark cpm:before nan nan\n"
+				     "mark oa:offset 7.8 13\n"
+				     "mark a\tb nan -1\n"
+				     "condition 1 0.5 bath\n"
+				     "condition 1 1 conditioning stimulus\n"
+				     "condition 0 nan conditioning stimulus\n");
+	static const char *const bad[][2] = {
+		{ "qst.mark()", "label must be a string" },
+		{ "qst.mark(\"\")", "label must not be empty" },
+		{ "qst.mark(\"x\", \"1\")", "value 1 must be a number" },
+		{ "qst.mark(\"x\", 1, 1 / 0)", "value 2 must be finite" },
+		{ "qst.condition{ intensity = 1 }", "on is required" },
+		{ "qst.condition{ on = 1 }", "on must be true or false" },
+		{ "qst.condition{ on = true, intensity = 1.5 }", "intensity = 1.5" },
+		{ "qst.condition{ on = true, where = \"x\" }", "unknown key 'where'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[256];
+		struct mock mb = { 0 };
+		snprintf(text, sizeof(text), HEADER "%s\n", bad[i][0]);
+		assert_int_equal(run(&mb, text), QST_ERR_SCRIPT);
+		if (!strstr(errbuf, bad[i][1]))
+			fail_msg("%s: '%s' lacks '%s'", bad[i][0], errbuf, bad[i][1]);
+		assert_null(strstr(mb.calls, "mark"));
+		assert_null(strstr(mb.calls, "condition"));
+	}
+	/* Before qst.protocol{} nothing is recorded. */
+	struct mock mp = { 0 };
+	assert_int_equal(run(&mp, "qst.mark(\"x\")\n"), QST_ERR_SCRIPT);
+	assert_non_null(strstr(errbuf, "call qst.protocol{...} first"));
 }
 
 /* ------------------------------------------------- mechanical battery */
@@ -1160,6 +1227,7 @@ int main(void)
 		cmocka_unit_test(test_dfns_defaults),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_other_calls),
+		cmocka_unit_test(test_mark_condition),
 		cmocka_unit_test(test_mechanical_defaults),
 		cmocka_unit_test(test_mechanical_overrides),
 		cmocka_unit_test(test_manual_without_devices),
