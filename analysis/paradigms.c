@@ -147,7 +147,10 @@ static void score_train(struct builder *b, const struct qst_streams *s,
 	size_t n = 0;
 	for (size_t i = first; i < end; i++)
 		n += s->events[i].code == s->codes.rating;
-	if (n == 0) /* an unrated train (a conditioning stimulus): no TSP */
+	/* Summation needs a first and a last rating: an unrated train (a
+	 * conditioning stimulus) or a one-pulse train (a CPM test stimulus,
+	 * cpm.lua) is no TSP. */
+	if (n < 2)
 		return;
 	struct qst_pd_instance *in = add_inst(b, QST_PD_TSP, number);
 	double *pulse = calloc(n, sizeof(*pulse)), *r = calloc(n, sizeof(*r));
@@ -342,6 +345,7 @@ static void find_cpm(struct builder *b, const struct qst_streams *s)
 
 struct oa_trial {
 	double mark, end, t2, t3; /* session s; T2, T3 from the mark */
+	double wave_end;          /* end of its waveform from the mark, NaN */
 	double *t, *v;            /* the trace on mark time */
 	size_t n;
 };
@@ -374,13 +378,18 @@ static size_t oa_trials(const struct qst_streams *s, const char *label,
 			continue;
 		struct oa_trial *tr = &out[n++];
 		*tr = (struct oa_trial){ secs(e->t_ns), INFINITY, e->value,
-					 e->value2, NULL, NULL, 0 };
-		for (size_t j = i + 1; j < s->n_events; j++)
-			if (is_mark(s, &s->events[j]) ||
-			    s->events[j].code == s->codes.session_end) {
-				tr->end = secs(s->events[j].t_ns);
+					 e->value2, NAN, NULL, NULL, 0 };
+		for (size_t j = i + 1; j < s->n_events; j++) {
+			const struct qst_pd_event *x = &s->events[j];
+			if (x->code == s->codes.stim_waveform &&
+			    isnan(tr->wave_end))
+				tr->wave_end = secs(x->t_ns) - tr->mark +
+					       x->span_s;
+			if (is_mark(s, x) || x->code == s->codes.session_end) {
+				tr->end = secs(x->t_ns);
 				break;
 			}
+		}
 	}
 	return n;
 }
@@ -395,9 +404,12 @@ static void score_oa(struct builder *b, const struct oa_trial *off,
 {
 	struct qst_trace o = { off->t, off->v, off->n };
 	struct qst_trace c = { con->t, con->v, con->n };
-	/* T3 runs from the down-step to the end of the shorter trace: the
-	 * contract gives no end, and time matching needs both traces. */
+	/* T3 ends with the offset trial's waveform (the slider goes on
+	 * through the rest after it), and where a trace ends: time
+	 * matching needs both. */
 	double t3_end = fmin(trace_end(off), trace_end(con));
+	if (isfinite(off->wave_end))
+		t3_end = fmin(t3_end, off->wave_end);
 	struct qst_pd_instance *in = add_inst(b, QST_PD_OA, number);
 	if (!in)
 		return;

@@ -27,6 +27,7 @@ struct qst_pd_event {
 	int64_t t_ns;
 	int32_t code;
 	double value, value2;
+	double span_s; /* stim_waveform: the segments' total duration; NaN */
 	char message[QST_PD_LABEL_LEN]; /* mark label; truncated, sanitized */
 };
 
@@ -40,6 +41,7 @@ struct qst_pd_sample {
  * the file does not record that kind of event. */
 struct qst_pd_codes {
 	int32_t train_start, pulse, rating, mark, condition, session_end;
+	int32_t stim_waveform;
 };
 
 /* What a session recorded, as read (in a child process) from the file. */
@@ -96,7 +98,8 @@ struct qst_pd_instance {
 	/* OA: marks and the ends of their traces (session s); T2/T3
 	 * starts, T3 end and the time of the offset minimum (mark time). */
 	double mark_offset, mark_control, end_offset, end_control;
-	double t2, t3, t3_end, t_min;
+	double t2, t3, t3_end, t_min; /* t3_end: the waveform's end, else
+				       * where the shorter trace ends */
 	double ts_c;                 /* CPM: TS temperature, NaN if none */
 };
 

@@ -5,6 +5,7 @@
  * before it is read, and the reading happens in a child process
  * (isolate.c) so that a damaged file gives an error, not a crash.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
  * refused before memory is allocated for it. */
 #define MAX_STREAM_ROWS ((hssize_t)1 << 24)
 /* The child's answer must stay under isolate.c's 64 MiB blob limit:
- * 2^17 paradigm events (72 bytes each; a session has a few hundred),
+ * 2^17 paradigm events (80 bytes each; a session has a few hundred),
  * 2^21 rating samples (the OA traces: 2 h at 250 Hz) and 2^20 thermode
  * samples, beyond which those streams are thinned (see docs/report.md). */
 #define MAX_KEPT_EVENTS ((size_t)1 << 17)
@@ -160,6 +161,8 @@ static int load_codes(hid_t f, const char *path, struct qst_pd_codes *c,
 		c->mark = find_code(names, tb.rows, "mark", QST_PD_CODE_MARK);
 		c->condition = find_code(names, tb.rows, "condition",
 					 QST_PD_CODE_CONDITION);
+		c->stim_waveform = find_code(names, tb.rows, "stim_waveform",
+					     -1);
 		for (hssize_t i = 0; i < tb.rows; i++)
 			H5free_memory(names[i]);
 	}
@@ -177,7 +180,8 @@ static bool wanted_code(const struct qst_pd_codes *c, int32_t code)
 	return code >= 0 &&
 	       (code == c->train_start || code == c->pulse ||
 		code == c->rating || code == c->mark ||
-		code == c->condition || code == c->session_end);
+		code == c->condition || code == c->session_end ||
+		code == c->stim_waveform);
 }
 
 struct event_cols {
@@ -186,6 +190,27 @@ struct event_cols {
 	double *v, *v2;
 	char **msg;
 };
+
+/*
+ * Total duration of a stim_waveform message, "waveform: 46.0/2.800s
+ * 46.0/5.000s ..." (docs/hdf5-schema.md): the sum of the numbers after
+ * each '/'. NaN when there is none or one is not a duration. Parsed here
+ * because the message is cut to QST_PD_LABEL_LEN when kept.
+ */
+static double waveform_span(const char *msg)
+{
+	double total = 0.0;
+	int n = 0;
+	for (const char *p = strchr(msg, '/'); p; p = strchr(p + 1, '/')) {
+		char *end;
+		double d = strtod(p + 1, &end);
+		if (end == p + 1 || !isfinite(d) || d < 0.0)
+			return NAN;
+		total += d;
+		n++;
+	}
+	return n ? total : NAN;
+}
 
 /* Refuses a file with more paradigm events than any session records,
  * rather than scoring a part of them. */
@@ -207,6 +232,8 @@ static int keep_events(struct qst_streams *s, const struct event_cols *c,
 		e->code = c->code[i];
 		e->value = c->v[i];
 		e->value2 = c->v2[i];
+		e->span_s = c->code[i] == s->codes.stim_waveform && c->msg[i]
+				    ? waveform_span(c->msg[i]) : NAN;
 		snprintf(e->message, sizeof(e->message), "%s",
 			 c->msg[i] ? c->msg[i] : "");
 		qst_text_sanitize(e->message, false);

@@ -141,9 +141,16 @@ before, during, after = [62, 58, 61], [41, 47], [52, 50]
 T2, T3 = 5.0, 10.0
 
 
+END = 30.0  # the waveform's end: the slider rests at 0 after it
+
+
 def offset_fn(t):
-    return np.interp(t, [0, T2 - 0.01, T2, T3, 12, 20, 40],
-                     [50, 50, 62, 62, 41, 50, 50])
+    return np.interp(t, [0, T2 - 0.01, T2, T3, 12, 20, END, END + 0.01, 40],
+                     [50, 50, 62, 62, 41, 50, 50, 0, 0])
+
+
+def control_fn(t):
+    return np.interp(t, [0, END, END + 0.01, 40], [50, 50, 0, 0])
 
 
 with h5py.File(full, "r+") as f:
@@ -161,15 +168,18 @@ with h5py.File(full, "r+") as f:
     rows_ev += [(t0 + 20, mark, math.nan, math.nan, "cpm:after")]
     rows_ev += [(t0 + 21 + i, rating, 1, x, "") for i, x in enumerate(after)]
     m_off, m_con = t0 + 40, t0 + 90
+    wave = code_of(f, "stim_waveform", 29)
     rows_ev += [(m_off, mark, T2, T3, "oa:offset"),
+                (m_off, wave, 51, 3, "waveform: 50.0/5.000s 51.0/5.000s 50.0/20.000s"),
                 (m_con, mark, T2, T3, "oa:control"),
+                (m_con, wave, 50, 1, "waveform: 50.0/30.000s"),
                 (m_con + 45, mark, math.nan, math.nan, "end of OA")]
     add_events(f, rows_ev)
     # an eVAS at ~7 Hz with its own clock in each trial
     to = np.arange(0.0, 35.0, 0.15)
     tc = np.arange(0.07, 33.0, 0.13)
     add_rating(f, np.concatenate([m_off + to, m_con + tc]),
-               np.concatenate([offset_fn(to), np.full(len(tc), 50.0)]))
+               np.concatenate([offset_fn(to), control_fn(tc)]))
 run("analyze", full)
 rows, g = stored(full)
 b, d, a = np.mean(before), np.mean(during), np.mean(after)
@@ -181,14 +191,16 @@ check(near(value(rows, "cpm.late"), b - a), "cpm.late")
 sem = np.std(before, ddof=1)
 want = 1 if b - d > 2 * sem else -1 if b - d < -2 * sem else 0
 check(near(value(rows, "cpm.responder"), want), "cpm.responder")
-# OA, time matched on the mark clock, T3 to the end of the shorter trace
-t3_end = min(to[-1], tc[-1])
+# OA, time matched on the mark clock, T3 to the end of the waveform
+t3_end = min(to[-1], tc[-1], END)
 grid = T3 + 0.1 * np.arange(int(math.floor((t3_end - T3) / 0.1 + 1e-9)) + 1)
 off = np.interp(grid, to, offset_fn(to))
 k = int(np.argmin(off))
-check(near(value(rows, "oa.abs_min"), 50.0 - off[k], 1e-6), "oa.abs_min")
+con = np.interp(grid, tc, control_fn(tc))
+check(near(value(rows, "oa.abs_min"), con[k] - off[k], 1e-6), "oa.abs_min")
 for s in (1, 5):
-    want = 50.0 - np.interp(T3 + s, to, offset_fn(to))
+    want = (np.interp(T3 + s, tc, control_fn(tc))
+            - np.interp(T3 + s, to, offset_fn(to)))
     check(near(value(rows, "oa.abs", 1, f"+ {s} s"), want, 1e-6), f"oa.abs +{s} s")
 raw = offset_fn(to)
 t2max = raw[(to >= T2) & (to <= T3)].max()

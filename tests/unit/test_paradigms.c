@@ -34,12 +34,17 @@ static const double cpm_before[] = { 60, 62, 58 };
 static const double cpm_during[] = { 40, 44 };
 static const double cpm_after[] = { 50, 52 };
 
-/* OA on mark time: T2 starts at 5 s, T3 at 10 s; the offset trial dips
- * to 40 at 12 s and is back at 50 by 20 s; the control stays at 50. */
+/* OA on mark time: T2 starts at 5 s, T3 at 10 s, the waveform ends at
+ * 25 s (then the slider is let go, at 0 from 25.5 s: no part of T3); the
+ * offset trial dips to 40 at 12 s and is back at 50 by 20 s; the control
+ * stays at 50. */
 #define OA_T2 5.0
 #define OA_T3 10.0
+#define OA_END 25.0
 static double oa_offset_fn(double t)
 {
+	if (t >= OA_END + 0.5)
+		return 0;
 	if (t < OA_T2)
 		return 50;
 	if (t < OA_T3)
@@ -53,8 +58,7 @@ static double oa_offset_fn(double t)
 
 static double oa_control_fn(double t)
 {
-	(void)t;
-	return 50;
+	return t < OA_END + 0.5 ? 50 : 0;
 }
 
 static void fill_meta(struct qst_session_meta *m)
@@ -131,6 +135,10 @@ static void oa_trial(struct qst_recorder *r, double t0, const char *label,
 		     double (*fn)(double), double first)
 {
 	mark(r, t0, label, OA_T2, OA_T3);
+	/* The segments' durations add up to OA_END (docs/hdf5-schema.md). */
+	ev(r, t0, QST_EVC_STIM_WAVEFORM, 51.0, 3.0,
+	   fn == oa_offset_fn ? "waveform: 50.0/5.000s 51.0/5.000s 50.0/15.000s"
+			      : "waveform: 50.0/10.000s 50.0/15.000s");
 	for (int k = 0; first + 0.1 * k <= 30.0; k++) {
 		double t = first + 0.1 * k;
 		rating(r, t0 + t, fn(t));
@@ -151,6 +159,10 @@ static void record(int what)
 	if (what & WITH_TSP) {
 		tsp_train(r, 10.0, tsp_r, true);
 		tsp_train(r, 40.0, tsp_r, false); /* conditioning: unrated */
+		/* A one-pulse train (a CPM test stimulus): no summation. */
+		ev(r, 65.0, QST_EVC_TRAIN_START, 1, 0.1, "train");
+		ev(r, 66.0, QST_EVC_PULSE, 1, 0.0, "pulse");
+		ev(r, 67.0, QST_EVC_RATING, 1, 50, "rating");
 	}
 	if (what & WITH_CPM) {
 		mark(r, 70.0, "cpm:ts_c", 46.0, NAN);
@@ -248,7 +260,8 @@ static void test_tsp(void **state)
 	near(row(pd, QST_IX_TSP_MAX, 1, NULL), hi - first);
 	near(row(pd, QST_IX_TSP_FROM_MIN, 1, NULL), last - lo);
 	near(row(pd, QST_IX_TSP_RATIO, 1, NULL), last / first);
-	/* The unrated train gives no rows; nothing else is found. */
+	/* The unrated and the one-pulse train give no rows; nothing else
+	 * is found. */
 	assert_int_equal(pd->n_rows, 4);
 	assert_int_equal(count_paradigm(pd, QST_PD_TSP), 4);
 	assert_int_equal(pd->n_inst, 1);
@@ -331,6 +344,7 @@ static void test_oa(void **state)
 	double t2max = oa_offset_fn(OA_T2), t3min = oa_offset_fn(12);
 	near(row(pd, QST_IX_OA_PCT, 1, NULL), 100 * (t2max - t3min) / t2max);
 	assert_int_equal(pd->n_rows, count_paradigm(pd, QST_PD_OA));
+	assert_true(fabs(pd->inst[0].t3_end - OA_END) < 1e-6);
 	qst_paradigms_free(pd);
 }
 
