@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "qst_analysis.h"
+#include "qst_paradigms.h"
 #include "qst_session_file.h"
 
 /* ------------------------------------------------------- loss/gain code */
@@ -89,6 +90,13 @@ int qst_report_csv(FILE *f, const struct qst_result res[QST_PARAM_COUNT],
 /* One JSON object: metadata, lg_code/lg_loss/lg_gain, rows; NaN → null. */
 int qst_report_json(FILE *f, const struct qst_result res[QST_PARAM_COUNT],
 		    const struct qst_analysis_meta *meta);
+
+/* The same with an "indices" array (qst_index_rows_json) after "rows"
+ * when n_rows > 0; qst_report_json is this with none. */
+int qst_report_json_indices(FILE *f,
+			    const struct qst_result res[QST_PARAM_COUNT],
+			    const struct qst_analysis_meta *meta,
+			    const struct qst_index_row *rows, size_t n_rows);
 
 /*
  * qst_results_print for results read back from a file: the reference is

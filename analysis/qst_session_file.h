@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "qst_analysis.h"
+#include "qst_paradigms.h"
 
 struct qst_session_data {
 	struct qst_subject subject;
@@ -31,6 +32,16 @@ int qst_session_write_analysis(const char *path,
 			       const struct qst_result res[QST_PARAM_COUNT],
 			       const struct qst_reftable *ref, char *errbuf,
 			       size_t errlen);
+
+/*
+ * The same, and /analysis/indices from the paradigm rows when n_rows > 0
+ * (docs/hdf5-schema.md); with none the file is exactly as
+ * qst_session_write_analysis leaves it.
+ */
+int qst_session_write_analysis_indices(
+	const char *path, const struct qst_result res[QST_PARAM_COUNT],
+	const struct qst_reftable *ref, const struct qst_index_row *rows,
+	size_t n_rows, char *errbuf, size_t errlen);
 
 /* What a report needs besides the rows: /metadata and /analysis attributes. */
 struct qst_analysis_meta {

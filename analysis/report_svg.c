@@ -65,7 +65,7 @@ static double y_of(double z)
  * forbids (controls, broken UTF-8) replaced, so any metadata string the
  * file holds still gives a well-formed document.
  */
-static void xml_text(FILE *f, const char *s)
+void qst_xml_text(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	while (*p) {
@@ -96,7 +96,7 @@ static void text_at(FILE *f, double x, double y, const char *attrs,
 		    const char *s)
 {
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" %s>", x, y, attrs);
-	xml_text(f, s);
+	qst_xml_text(f, s);
 	fputs("</text>\n", f);
 }
 
@@ -273,7 +273,7 @@ static void mark_open(FILE *f, const char *name, const char *kind,
 {
 	fprintf(f, "<g class=\"mark param-%s %s\" id=\"mark-%s\">\n<title>",
 		name, kind, name);
-	xml_text(f, title);
+	qst_xml_text(f, title);
 	fputs("</title>\n", f);
 }
 
@@ -308,7 +308,7 @@ static void mark_z(FILE *f, int i, const struct qst_result *r)
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
 		"text-anchor=\"middle\" fill=\"%s\"%s>", x, ly, colour,
 		ab ? " font-weight=\"bold\"" : "");
-	xml_text(f, zs);
+	qst_xml_text(f, zs);
 	fputs("</text>\n</g>\n", f);
 }
 
@@ -331,7 +331,7 @@ static void mark_verdict(FILE *f, int i, const struct qst_result *r)
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
 		"text-anchor=\"middle\" fill=\"%s\">", x, y + 4,
 		abnormal ? C_GAIN : C_NORMAL);
-	xml_text(f, v);
+	qst_xml_text(f, v);
 	fputs("</text>\n</g>\n", f);
 }
 

@@ -294,6 +294,14 @@ static void json_row(FILE *f, const struct qst_result *r)
 int qst_report_json(FILE *f, const struct qst_result res[QST_PARAM_COUNT],
 		    const struct qst_analysis_meta *meta)
 {
+	return qst_report_json_indices(f, res, meta, NULL, 0);
+}
+
+int qst_report_json_indices(FILE *f,
+			    const struct qst_result res[QST_PARAM_COUNT],
+			    const struct qst_analysis_meta *meta,
+			    const struct qst_index_row *rows, size_t n_rows)
+{
 	struct qst_analysis_meta empty;
 
 	if (!f || !res || !rows_in_dfns_order(res))
@@ -311,6 +319,12 @@ int qst_report_json(FILE *f, const struct qst_result res[QST_PARAM_COUNT],
 		json_row(f, &res[i]);
 		fputs(i + 1 < QST_PARAM_COUNT ? ",\n" : "\n", f);
 	}
-	fputs("  ]\n}\n", f);
+	fputs("  ]", f);
+	/* Only with a paradigm: DFNS-only output stays as it was. */
+	if (n_rows > 0) {
+		fputs(",\n  \"indices\": ", f);
+		qst_index_rows_json(f, rows, n_rows);
+	}
+	fputs("\n}\n", f);
 	return finish(f);
 }

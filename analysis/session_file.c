@@ -18,6 +18,7 @@
 #include <hdf5.h>
 
 #include "analysis_internal.h"
+#include "session_h5.h"
 #include "qst_report.h"
 #include "qst_session_file.h"
 
@@ -194,6 +195,12 @@ static int open_session(const char *path, unsigned flags, hid_t *out,
 			char *errbuf, size_t errlen)
 {
 	return open_session_as(path, path, flags, out, errbuf, errlen);
+}
+
+int qst_session_open_ro(const char *path, hid_t *out, char *errbuf,
+			size_t errlen)
+{
+	return open_session(path, H5F_ACC_RDONLY, out, errbuf, errlen);
 }
 
 static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
@@ -460,11 +467,13 @@ static bool attr_str_array(hid_t obj, const char *name,
 	return ok;
 }
 
-/* A fixed-size 1-D column; ftype is the on-disk type, mtype the memory one. */
-static bool column(hid_t g, const char *name, hid_t ftype, hid_t mtype,
-		   const void *data, const char *units, const char *desc)
+/* A fixed-size 1-D column of n rows; ftype is the on-disk type, mtype
+ * the memory one. */
+static bool column_n(hid_t g, const char *name, size_t n, hid_t ftype,
+		     hid_t mtype, const void *data, const char *units,
+		     const char *desc)
 {
-	hsize_t dims[1] = { QST_PARAM_COUNT };
+	hsize_t dims[1] = { n };
 	hid_t sp = H5Screate_simple(1, dims, NULL);
 	hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
 	H5Pset_obj_track_times(dcpl, 0);
@@ -478,6 +487,13 @@ static bool column(hid_t g, const char *name, hid_t ftype, hid_t mtype,
 	H5Pclose(dcpl);
 	H5Sclose(sp);
 	return ok;
+}
+
+static bool column(hid_t g, const char *name, hid_t ftype, hid_t mtype,
+		   const void *data, const char *units, const char *desc)
+{
+	return column_n(g, name, QST_PARAM_COUNT, ftype, mtype, data, units,
+			desc);
 }
 
 struct analysis_cols {
@@ -594,11 +610,149 @@ static bool write_group_attrs(hid_t g, const struct qst_reftable *ref)
 			      sizeof(colnames) / sizeof(colnames[0]));
 }
 
+/* Columns of /analysis/indices, one row per index (qst_paradigms.h). */
+struct index_cols {
+	const char **name, **paradigm, **unit, **formula, **sign, **source;
+	const char **detail;
+	char **flag_names;
+	int32_t *instance, *variant, *flags;
+	double *value;
+};
+
+static bool fill_index_cols(struct index_cols *c,
+			    const struct qst_index_row *rows, size_t n)
+{
+	c->name = calloc(n, sizeof(char *));
+	c->paradigm = calloc(n, sizeof(char *));
+	c->unit = calloc(n, sizeof(char *));
+	c->formula = calloc(n, sizeof(char *));
+	c->sign = calloc(n, sizeof(char *));
+	c->source = calloc(n, sizeof(char *));
+	c->flag_names = calloc(n, sizeof(char *));
+	c->detail = calloc(n, sizeof(char *));
+	c->instance = calloc(n, sizeof(int32_t));
+	c->variant = calloc(n, sizeof(int32_t));
+	c->flags = calloc(n, sizeof(int32_t));
+	c->value = calloc(n, sizeof(double));
+	char *flag_buf = calloc(n, 128);
+	if (!c->name || !c->paradigm || !c->unit || !c->formula || !c->sign ||
+	    !c->source || !c->flag_names || !c->detail || !c->instance ||
+	    !c->variant || !c->flags || !c->value || !flag_buf) {
+		free(flag_buf);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct qst_index_row *r = &rows[i];
+		const struct qst_index_info *info = qst_index_info(r->ix.variant);
+		c->name[i] = info ? info->name : "";
+		c->paradigm[i] = qst_paradigm_name(r->paradigm);
+		c->unit[i] = qst_index_row_unit(r);
+		c->formula[i] = info ? info->formula : "";
+		c->sign[i] = info ? info->sign : "";
+		c->source[i] = info ? info->source : "";
+		c->flag_names[i] = flag_buf + i * 128;
+		qst_index_flags_format(r->ix.flags, c->flag_names[i], 128);
+		c->detail[i] = r->detail;
+		c->instance[i] = r->instance;
+		c->variant[i] = (int32_t)r->ix.variant;
+		c->flags[i] = (int32_t)r->ix.flags;
+		c->value[i] = r->ix.value;
+	}
+	return true;
+}
+
+static void free_index_cols(struct index_cols *c)
+{
+	free(c->name);
+	free(c->paradigm);
+	free(c->unit);
+	free(c->formula);
+	free(c->sign);
+	free(c->source);
+	free(c->flag_names ? c->flag_names[0] : NULL);
+	free(c->flag_names);
+	free(c->detail);
+	free(c->instance);
+	free(c->variant);
+	free(c->flags);
+	free(c->value);
+}
+
+static bool write_index_columns(hid_t g, const struct index_cols *c,
+				size_t n)
+{
+	hid_t s = vlen_str();
+	hid_t I = H5T_STD_I32LE, F = H5T_IEEE_F64LE;
+	hid_t NI = H5T_NATIVE_INT32, NF = H5T_NATIVE_DOUBLE;
+	bool ok = column_n(g, "name", n, s, s, c->name, "n/a",
+			   "index variant name (docs/indices.md)") &&
+		  column_n(g, "paradigm", n, s, s, c->paradigm, "n/a",
+			   "tsp, cpm or oa") &&
+		  column_n(g, "instance", n, I, NI, c->instance, "1",
+			   "1-based train (tsp), block (cpm) or pair (oa)") &&
+		  column_n(g, "variant", n, I, NI, c->variant, "1",
+			   "enum qst_index_variant (append-only code)") &&
+		  column_n(g, "value", n, F, NF, c->value, "see unit",
+			   "the index; NaN when flags has undefined") &&
+		  column_n(g, "unit", n, s, s, c->unit, "n/a",
+			   "unit of value") &&
+		  column_n(g, "flags", n, I, NI, c->flags, "1",
+			   "bitmask, bit i = attribute flag_names[i]") &&
+		  column_n(g, "flag_names", n, s, s, c->flag_names, "n/a",
+			   "the set flags by name, comma-separated") &&
+		  column_n(g, "formula", n, s, s, c->formula, "n/a",
+			   "formula of this variant") &&
+		  column_n(g, "sign_convention", n, s, s, c->sign, "n/a",
+			   "what the sign of value means") &&
+		  column_n(g, "source", n, s, s, c->source, "n/a",
+			   "section of qst-domain.md") &&
+		  column_n(g, "detail", n, s, s, c->detail, "n/a",
+			   "which train/block/pair, windows and counts used");
+	H5Tclose(s);
+	return ok;
+}
+
+/* /analysis/indices: the paradigm indices, written only when a paradigm
+ * was found so that DFNS-only files keep their layout. */
+static bool write_indices(hid_t parent, const struct qst_index_row *rows,
+			  size_t n)
+{
+	static const char *const colnames[] = {
+		"name", "paradigm", "instance", "variant", "value", "unit",
+		"flags", "flag_names", "formula", "sign_convention", "source",
+		"detail",
+	};
+	const char *bits[QST_IDX_FLAG_BITS];
+	for (unsigned b = 0; b < QST_IDX_FLAG_BITS; b++)
+		bits[b] = qst_index_flag_name(1u << b);
+	struct index_cols c = { 0 };
+	hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+	H5Pset_obj_track_times(gcpl, 0);
+	hid_t g = H5Gcreate2(parent, "indices", H5P_DEFAULT, gcpl,
+			     H5P_DEFAULT);
+	H5Pclose(gcpl);
+	bool ok = g >= 0 && fill_index_cols(&c, rows, n) &&
+		  write_index_columns(g, &c, n) &&
+		  attr_str(g, "description",
+			   "sensitization indices of the paradigms found in "
+			   "/events and /rating (qst-domain.md §6), one row "
+			   "per index") &&
+		  attr_str_array(g, "flag_names", bits, QST_IDX_FLAG_BITS) &&
+		  attr_str_array(g, "colnames", colnames,
+				 sizeof(colnames) / sizeof(colnames[0]));
+	free_index_cols(&c);
+	if (g >= 0)
+		H5Gclose(g);
+	return ok;
+}
+
 struct write_ctx {
 	const char *path;       /* the session file, for messages */
 	const char *tmp;        /* the copy that is written */
 	const struct qst_result *res;
 	const struct qst_reftable *ref;
+	const struct qst_index_row *rows; /* /analysis/indices, may be 0 */
+	size_t n_rows;
 };
 
 /* In the writer child: replace /analysis in the copy. */
@@ -633,7 +787,8 @@ static int write_child(void *ctx, void **blob, size_t *len, char *errbuf,
 	if (rc == QST_OK) {
 		fill_cols(&cols, w->res);
 		if (g < 0 || !write_columns(g, &cols) ||
-		    !write_group_attrs(g, w->ref) || !write_lg_attrs(g, w->res))
+		    !write_group_attrs(g, w->ref) || !write_lg_attrs(g, w->res) ||
+		    (w->n_rows > 0 && !write_indices(g, w->rows, w->n_rows)))
 			rc = set_err(errbuf, errlen, QST_ERR_IO,
 				     "%s: cannot write /analysis: %s", path,
 				     errno ? strerror(errno) : "HDF5 error");
@@ -722,19 +877,28 @@ int qst_session_write_analysis(const char *path,
 			       const struct qst_reftable *ref, char *errbuf,
 			       size_t errlen)
 {
+	return qst_session_write_analysis_indices(path, res, ref, NULL, 0,
+						  errbuf, errlen);
+}
+
+int qst_session_write_analysis_indices(
+	const char *path, const struct qst_result res[QST_PARAM_COUNT],
+	const struct qst_reftable *ref, const struct qst_index_row *rows,
+	size_t n_rows, char *errbuf, size_t errlen)
+{
 	void *blob;
 	size_t len;
 	char *tmp;
 
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
-	if (!path || !res)
+	if (!path || !res || (n_rows && !rows))
 		return set_err(errbuf, errlen, QST_ERR_ARG,
 			       "write_analysis: missing path or results");
 	int rc = copy_beside(path, &tmp, errbuf, errlen);
 	if (rc)
 		return rc;
-	struct write_ctx w = { path, tmp, res, ref };
+	struct write_ctx w = { path, tmp, res, ref, rows, n_rows };
 	rc = qst_run_isolated(path, write_child, &w, &blob, &len, errbuf,
 			      errlen);
 	free(blob);

@@ -17,7 +17,9 @@ static const char analyze_help[] =
 	"Computes every DFNS parameter present in the session file from its\n"
 	"recorded trials, z-scores them against the reference table, replaces\n"
 	"the file's /analysis group with the results (running it again gives\n"
-	"the same content) and prints the table.\n"
+	"the same content) and prints the table. Paradigms found in the events\n"
+	"(TSP trains, CPM blocks, offset-analgesia pairs) add their indices\n"
+	"in /analysis/indices and a \"Sensitization indices\" section.\n"
 	"With --group, compares analysed sessions with the reference instead\n"
 	"(see qst analyze --group --help).\n";
 
@@ -30,6 +32,26 @@ static const char recover_help[] =
 	"with .journal replaced by .recovered.h5; it is never overwritten unless\n"
 	"--overwrite is given.\n";
 
+/* The paradigm indices of path (qst-domain.md §6); *out NULL on error,
+ * which has been reported. */
+static int load_paradigms(const char *path, struct qst_paradigms **out)
+{
+	char err[512];
+	struct qst_streams *s = NULL;
+	*out = NULL;
+	int ret = qst_streams_load(path, &s, err, sizeof(err));
+	if (ret < 0) {
+		qst_cli_error("%s", err);
+		return ret;
+	}
+	ret = qst_paradigms_compute(s, out);
+	if (ret < 0)
+		qst_cli_error("%s: paradigm indices: %s", path,
+			      qst_strerror(ret));
+	qst_streams_free(s);
+	return ret;
+}
+
 int qst_cli_analyze_file(const char *path, const char *ref_path, FILE *out)
 {
 	char err[512];
@@ -39,18 +61,27 @@ int qst_cli_analyze_file(const char *path, const char *ref_path, FILE *out)
 		qst_cli_error("%s", err);
 		return qst_cli_exit_code(ret);
 	}
+	struct qst_paradigms *pd = NULL;
+	ret = load_paradigms(path, &pd);
+	if (ret < 0) {
+		qst_session_data_free(data);
+		return qst_cli_exit_code(ret);
+	}
 	struct qst_reftable *ref = NULL;
 	const char *ref_file = ref_path ? ref_path : qst_reftable_default_path();
 	ret = qst_reftable_load(ref_file, &ref, err, sizeof(err));
 	if (ret < 0) {
 		qst_cli_error("reference table: %s", err);
 		qst_session_data_free(data);
+		qst_paradigms_free(pd);
 		return qst_cli_exit_code(ret);
 	}
 	struct qst_result res[QST_PARAM_COUNT];
 	ret = qst_analyze_trials(data->trials, data->n_trials, &data->subject, ref, res);
 	if (ret == QST_OK)
-		ret = qst_session_write_analysis(path, res, ref, err, sizeof(err));
+		ret = qst_session_write_analysis_indices(path, res, ref, pd->rows,
+							 pd->n_rows, err,
+							 sizeof(err));
 	else
 		snprintf(err, sizeof(err), "analysis failed: %s", qst_strerror(ret));
 	if (ret < 0) {
@@ -59,7 +90,9 @@ int qst_cli_analyze_file(const char *path, const char *ref_path, FILE *out)
 		fprintf(out, "%s  subject %s  protocol %s  started %s\n", path,
 			data->subject_id, data->protocol_name, data->session_start_time);
 		qst_results_print(out, res, &data->subject, ref);
+		qst_index_rows_print(out, pd->rows, pd->n_rows);
 	}
+	qst_paradigms_free(pd);
 	qst_reftable_free(ref);
 	qst_session_data_free(data);
 	return qst_cli_exit_code(ret);

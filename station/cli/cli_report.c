@@ -19,7 +19,11 @@ static const char report_help[] =
 	"Reads the /analysis group that `qst analyze` wrote and draws the\n"
 	"sensory profile: z per DFNS parameter, the +/-1.96 normal band,\n"
 	"loss and gain marks and the loss/gain code (docs/report.md). The SVG\n"
-	"goes to OUT.svg, by default FILE.profile.svg next to FILE.h5.\n"
+	"goes to OUT.svg, by default FILE.profile.svg next to FILE.h5. A file\n"
+	"holding a paradigm (TSP, CPM, offset analgesia) also gets one page per\n"
+	"paradigm, OUT-tsp.svg, OUT-cpm.svg, OUT-oa.svg, and its indices are\n"
+	"printed after the table (CSV: a second table after a blank line;\n"
+	"JSON: \"indices\").\n"
 	"\n"
 	"  --svg OUT.svg  where to write the profile (mode 0600, like the\n"
 	"                 session file it shows)\n"
@@ -58,9 +62,10 @@ static char *default_svg_name(const char *h5)
  * replaced without --overwrite. Mode 0600: the profile carries the
  * subject's pseudonym and results, as private as the session file.
  */
-static int write_svg(const char *path, bool overwrite,
-		     const struct qst_result *res,
-		     const struct qst_analysis_meta *meta)
+typedef int (*svg_draw_fn)(FILE *f, const void *ctx);
+
+static int write_svg(const char *path, bool overwrite, svg_draw_fn draw,
+		     const void *ctx)
 {
 	if (!overwrite && qst_path_taken(path)) {
 		qst_cli_error("%s exists; refusing to overwrite it (add "
@@ -74,7 +79,7 @@ static int write_svg(const char *path, bool overwrite,
 		return fd;
 	}
 	FILE *f = fdopen(fd, "w");
-	int ret = f ? qst_report_svg(f, res, meta) : QST_ERR_IO;
+	int ret = f ? draw(f, ctx) : QST_ERR_IO;
 	if (f && fflush(f) == 0 && fsync(fd) != 0 && ret == QST_OK)
 		ret = QST_ERR_IO;
 	if (f ? fclose(f) != 0 : close(fd) != 0)
@@ -89,6 +94,99 @@ static int write_svg(const char *path, bool overwrite,
 	if (ret < 0)
 		unlink(tmp);
 	free(tmp);
+	return ret;
+}
+
+struct profile_ctx {
+	const struct qst_result *res;
+	const struct qst_analysis_meta *meta;
+};
+
+static int draw_profile(FILE *f, const void *ctx)
+{
+	const struct profile_ctx *p = ctx;
+	return qst_report_svg(f, p->res, p->meta);
+}
+
+struct paradigm_ctx {
+	enum qst_paradigm p;
+	const struct qst_paradigms *pd;
+	const struct qst_streams *s;
+	const char *title;
+};
+
+static int draw_paradigm(FILE *f, const void *ctx)
+{
+	const struct paradigm_ctx *c = ctx;
+	return qst_paradigm_svg(f, c->p, c->pd, c->s, c->title);
+}
+
+/* OUT.svg → OUT-tsp.svg (docs/report.md). */
+static char *paradigm_svg_name(const char *svg, enum qst_paradigm p)
+{
+	size_t n = strlen(svg);
+	const char *name = qst_paradigm_name(p);
+	char *out = malloc(n + strlen(name) + sizeof("-.svg"));
+	if (!out)
+		return NULL;
+	memcpy(out, svg, n + 1);
+	if (n > 4 && !strcmp(out + n - 4, ".svg"))
+		out[n - 4] = '\0';
+	strcat(out, "-");
+	strcat(out, name);
+	strcat(out, ".svg");
+	return out;
+}
+
+static bool has_paradigm(const struct qst_paradigms *pd, enum qst_paradigm p)
+{
+	for (size_t i = 0; i < pd->n_inst; i++)
+		if (pd->inst[i].paradigm == p)
+			return true;
+	return false;
+}
+
+/* One page per paradigm the file holds, named after the profile. */
+static int write_paradigm_svgs(const char *svg, bool overwrite,
+			       const struct qst_paradigms *pd,
+			       const struct qst_streams *s,
+			       const struct qst_analysis_meta *meta,
+			       bool quiet)
+{
+	int ret = QST_OK;
+	for (int p = 0; p < QST_PD_COUNT && ret == QST_OK; p++) {
+		if (!has_paradigm(pd, (enum qst_paradigm)p))
+			continue;
+		char *name = paradigm_svg_name(svg, (enum qst_paradigm)p);
+		if (!name)
+			return QST_ERR_NOMEM;
+		struct paradigm_ctx c = { (enum qst_paradigm)p, pd, s,
+					  meta->subject_id };
+		ret = write_svg(name, overwrite, draw_paradigm, &c);
+		if (ret == QST_OK)
+			fprintf(quiet ? stderr : stdout, "Paradigm %s: %s\n",
+				qst_paradigm_name((enum qst_paradigm)p), name);
+		free(name);
+	}
+	return ret;
+}
+
+/* Paradigms of the file, recomputed from its events as analyze does;
+ * *pd NULL when the file cannot be read (reported). */
+static int load_paradigms(const char *path, struct qst_streams **s,
+			  struct qst_paradigms **pd)
+{
+	char err[512];
+	*pd = NULL;
+	int ret = qst_streams_load(path, s, err, sizeof(err));
+	if (ret < 0) {
+		qst_cli_error("%s", err);
+		return ret;
+	}
+	ret = qst_paradigms_compute(*s, pd);
+	if (ret < 0)
+		qst_cli_error("%s: paradigm indices: %s", path,
+			      qst_strerror(ret));
 	return ret;
 }
 
@@ -154,27 +252,45 @@ int qst_cli_report(int argc, char **argv)
 		qst_cli_error("%s", err);
 		return qst_cli_exit_code(ret);
 	}
+	struct qst_streams *streams = NULL;
+	struct qst_paradigms *pd = NULL;
+	ret = load_paradigms(a.file, &streams, &pd);
 	char *def = a.svg ? NULL : default_svg_name(a.file);
 	const char *svg = a.svg ? a.svg : def;
-	if (!svg)
-		return QST_EXIT_ERROR;
-	ret = write_svg(svg, a.overwrite, res, &meta);
-	if (ret == QST_OK && a.csv)
+	if (ret == QST_OK && !svg)
+		ret = QST_ERR_NOMEM;
+	struct profile_ctx pc = { res, &meta };
+	if (ret == QST_OK)
+		ret = write_svg(svg, a.overwrite, draw_profile, &pc);
+	if (ret == QST_OK)
+		ret = write_paradigm_svgs(svg, a.overwrite, pd, streams, &meta,
+					  a.csv || a.json);
+	if (ret == QST_OK && a.csv) {
 		ret = qst_report_csv(stdout, res, &meta);
-	else if (ret == QST_OK && a.json)
-		ret = qst_report_json(stdout, res, &meta);
-	else if (ret == QST_OK) {
+		/* A second table after a blank line, only with a paradigm:
+		 * DFNS-only CSV stays as it was (docs/report.md). */
+		if (ret == QST_OK && pd->n_rows > 0) {
+			fputc('\n', stdout);
+			ret = qst_index_rows_csv(stdout, pd->rows, pd->n_rows);
+		}
+	} else if (ret == QST_OK && a.json) {
+		ret = qst_report_json_indices(stdout, res, &meta, pd->rows,
+					      pd->n_rows);
+	} else if (ret == QST_OK) {
 		printf("%s  subject %s  protocol %s  started %s\n", a.file,
 		       meta.subject_id, meta.protocol_name,
 		       meta.session_start_utc);
 		qst_results_print_stored(stdout, res, &meta.subject,
 					 meta.ref_table_id,
 					 meta.ref_table_sha256);
+		qst_index_rows_print(stdout, pd->rows, pd->n_rows);
 	}
 	/* stdout may carry CSV or JSON: then the file name goes to stderr. */
 	if (ret == QST_OK)
 		fprintf(a.csv || a.json ? stderr : stdout, "%sProfile: %s\n",
 			a.csv || a.json ? "" : "\n", svg);
 	free(def);
+	qst_paradigms_free(pd);
+	qst_streams_free(streams);
 	return qst_cli_exit_code(ret);
 }
