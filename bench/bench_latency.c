@@ -18,7 +18,10 @@
  * matched to its send time. Prints p50/p99/max of each stage, the
  * differences from the floor, and how many events were lost.
  *
- *   build/bench/bench_latency [EVENTS] [RATE_HZ]     (default 10000 1000)
+ *   build/bench/bench_latency [EVENTS] [RATE_HZ] [rt]  (default 10000 1000)
+ * With rt, the reading threads run SCHED_FIFO with memory locked, as
+ * `qst run --realtime` runs the station: the floor's poll thread and the
+ * session side at one priority, the station's I/O thread one above.
  * Issue targets: arrival adds < 5 µs to the floor at p50; delivery adds
  * < 20 µs at p50 and < 50 µs at p99; no event lost at 1 kHz for 60 s
  * (60000 events).
@@ -41,11 +44,16 @@
 
 struct run {
 	int master;
+	int first, count;    /* the block of events this writer sends */
 	int n;
 	double rate_hz;
 	int64_t *sent;       /* CLOCK_MONOTONIC before each write */
-	volatile bool go;
 };
+
+/* Floor and station alternate in blocks of this many events, so that both
+ * see the same machine: a burst of load hits one block of each, not all
+ * of one and none of the other. */
+#define BLOCK 500
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -116,11 +124,9 @@ static void packet(int i, uint8_t pkt[QST_XID_PACKET_LEN])
 static void *writer(void *arg)
 {
 	struct run *r = arg;
-	while (!r->go)
-		usleep(1000);
 	int64_t period = (int64_t)(1e9 / r->rate_hz);
 	int64_t next = qst_monotonic_ns() + 10 * QST_NS_PER_MS;
-	for (int i = 0; i < r->n; i++, next += period) {
+	for (int i = r->first; i < r->first + r->count; i++, next += period) {
 		struct timespec ts = { next / QST_NS_PER_S, next % QST_NS_PER_S };
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		uint8_t pkt[QST_XID_PACKET_LEN];
@@ -133,20 +139,16 @@ static void *writer(void *arg)
 }
 
 /* (a) The floor: poll, stamp, read; a packet is stamped by the wake that
- * completed it. */
-static void floor_run(struct run *r, int64_t *arrival)
+ * completed it. fd is the port's reading end. */
+static void floor_block(struct run *r, int fd, int64_t *arrival)
 {
-	char path[64];
-	r->master = open_pty(path, sizeof(path));
-	int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK);
 	pthread_t w;
 	pthread_create(&w, NULL, writer, r);
-	r->go = true;
 	uint8_t buf[4096];
 	size_t have = 0;
 	int got = 0;
 	int64_t quiet_until = qst_monotonic_ns() + 5 * QST_NS_PER_S;
-	while (got < r->n && qst_monotonic_ns() < quiet_until) {
+	while (got < r->count && qst_monotonic_ns() < quiet_until) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -165,8 +167,6 @@ static void floor_run(struct run *r, int64_t *arrival)
 		quiet_until = t + 2 * QST_NS_PER_S;
 	}
 	pthread_join(w, NULL);
-	close(fd);
-	close(r->master);
 }
 
 struct identify {
@@ -186,7 +186,8 @@ static void *serve_identification(void *arg)
 	return NULL;
 }
 
-static struct qst_station *open_station(struct run *r, char *err, size_t len)
+static struct qst_station *open_station(struct run *r, bool rt, char *err,
+					size_t len)
 {
 	char path[64];
 	r->master = open_pty(path, sizeof(path));
@@ -201,7 +202,8 @@ static struct qst_station *open_station(struct run *r, char *err, size_t len)
 	}
 	pthread_t t;
 	pthread_create(&t, NULL, serve_identification, &id);
-	struct qst_station_config cfg = { .clock_mode = QST_CLOCK_REAL };
+	struct qst_station_config cfg = { .clock_mode = QST_CLOCK_REAL,
+					  .realtime = rt };
 	snprintf(cfg.roles[QST_ROLE_RESPONSE].driver, 16, "xid");
 	snprintf(cfg.roles[QST_ROLE_RESPONSE].port, 128, "%s", path);
 	struct qst_station *st = NULL;
@@ -224,27 +226,18 @@ static struct qst_recorder *open_recorder(const char *path)
 }
 
 /* (b) The station's path, through to the recorder. */
-static int station_run(struct run *r, int64_t *arrival, int64_t *delivered,
-		       int64_t *recorded, uint64_t *dropped)
+static void station_block(struct run *r, struct qst_station *st,
+			  struct qst_recorder *rec, int64_t *arrival,
+			  int64_t *delivered, int64_t *recorded)
 {
-	char err[512];
-	struct qst_station *st = open_station(r, err, sizeof(err));
-	if (!st) {
-		fprintf(stderr, "bench_latency: %s\n", err);
-		return 1;
-	}
-	char file[] = "/tmp/qst-bench-latency.h5";
-	struct qst_recorder *rec = open_recorder(file);
 	pthread_t w;
 	pthread_create(&w, NULL, writer, r);
-	r->go = true;
 	int got = 0;
 	int64_t origin = st->clock.origin_mono_ns;
 	int64_t quiet = qst_station_now(st) + 5 * QST_NS_PER_S;
-	while (got < r->n) {
+	while (got < r->count) {
 		struct qst_event ev;
-		int k = qst_station_next_event(st, quiet, &ev);
-		if (k <= 0)
+		if (qst_station_next_event(st, quiet, &ev) <= 0)
 			break;
 		if (ev.type != QST_EV_BUTTON || ev.u.button.device_rt_ms < 0 ||
 		    ev.u.button.device_rt_ms >= r->n)
@@ -263,16 +256,14 @@ static int station_run(struct run *r, int64_t *arrival, int64_t *delivered,
 		quiet = ev.t_ns + 2 * QST_NS_PER_S;
 	}
 	pthread_join(w, NULL);
-	*dropped = st->queue.dropped;
-	qst_station_close(st);
-	close(r->master);
-	if (rec)
-		qst_recorder_close(rec, true);
-	unlink(file);
+}
+
+static void remove_session_file(const char *file)
+{
 	char journal[64];
 	snprintf(journal, sizeof(journal), "%s.journal", file);
+	unlink(file);
 	unlink(journal);
-	return 0;
 }
 
 static void minus(const int64_t *a, const int64_t *b, int64_t *out, int n)
@@ -293,6 +284,10 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 10000;
 	double rate = argc > 2 ? atof(argv[2]) : 1000.0;
+	bool rt = argc > 3 && !strcmp(argv[3], "rt");
+	struct qst_realtime granted = { 0 };
+	if (rt)
+		qst_realtime_enter(&granted, QST_REALTIME_PRIORITY);
 	if (n < 1 || n > 10000000 || !(rate > 0 && rate <= 20000)) {
 		fprintf(stderr, "usage: bench_latency [EVENTS 1..1e7] [RATE_HZ]\n");
 		return 2;
@@ -304,14 +299,35 @@ int main(int argc, char **argv)
 		*lat = malloc(sz);
 	for (int i = 0; i < n; i++)
 		arr_f[i] = arr_s[i] = del_s[i] = rec_s[i] = MISSING;
+	char path[64], err[512];
 	struct run rf = { .n = n, .rate_hz = rate, .sent = sent_f };
-	floor_run(&rf, arr_f);
+	rf.master = open_pty(path, sizeof(path));
+	int floor_fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK);
 	struct run rs = { .n = n, .rate_hz = rate, .sent = sent_s };
-	uint64_t dropped = 0;
-	if (station_run(&rs, arr_s, del_s, rec_s, &dropped) != 0)
+	struct qst_station *st = open_station(&rs, rt, err, sizeof(err));
+	if (rf.master < 0 || floor_fd < 0 || !st) {
+		fprintf(stderr, "bench_latency: %s\n", st ? "no pty" : err);
 		return 1;
-	printf("input latency, %d events at %.0f Hz (%.1f s each), on a raw pty:\n",
-	       n, rate, n / rate);
+	}
+	const char *file = "/tmp/qst-bench-latency.h5";
+	struct qst_recorder *rec = open_recorder(file);
+	for (int first = 0; first < n; first += BLOCK) {
+		rf.first = rs.first = first;
+		rf.count = rs.count = n - first < BLOCK ? n - first : BLOCK;
+		floor_block(&rf, floor_fd, arr_f);
+		station_block(&rs, st, rec, arr_s, del_s, rec_s);
+	}
+	uint64_t dropped = st->queue.dropped;
+	qst_station_close(st);
+	if (rec)
+		qst_recorder_close(rec, true);
+	remove_session_file(file);
+	close(floor_fd);
+	close(rf.master);
+	close(rs.master);
+	printf("input latency, %d events at %.0f Hz (%.1f s each), on a raw pty, "
+	       "floor and station alternating in blocks of %d%s%s:\n", n, rate,
+	       n / rate, BLOCK, rt ? "; real-time: " : "", rt ? granted.what : "");
 	int64_t *floor_lat = malloc(sz);
 	minus(arr_f, sent_f, floor_lat, n);
 	print_stats("(a) floor: poll wake", floor_lat, n);

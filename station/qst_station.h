@@ -94,6 +94,9 @@ struct qst_station_config {
 	 * tests): the Unix datagram socket where their virtual participant
 	 * takes the operator's instructions (qst_simrig_listen); "" none. */
 	char participant_link[108];
+	/* Real clock: the I/O thread runs SCHED_FIFO (above the session's
+	 * pacing), memory locked, if permitted (qst run --realtime). */
+	bool realtime;
 };
 
 /* True when cfg names a real driver for some role. */
@@ -130,6 +133,7 @@ struct qst_station {
 	pthread_mutex_t lock;
 	pthread_t io_thread;
 	bool io_running;
+	bool io_realtime;                     /* asked for SCHED_FIFO */
 	volatile bool io_stop;
 	int64_t last_pump_ns;
 };

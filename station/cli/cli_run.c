@@ -806,6 +806,7 @@ static int run_session(struct qst_session_config *cfg,
 	cfg->estop_key = o->stop_key;
 	cfg->estop_hold_ns = qst_s_to_ns(o->stop_hold_s);
 	cfg->realtime = o->realtime;
+	cfg->station.realtime = o->realtime;
 	stop_flag = 0;
 	catch_stop_signals(true, old);
 	int64_t wall0 = qst_monotonic_ns();

@@ -209,6 +209,11 @@ static void *io_thread_main(void *arg)
 {
 	struct qst_station *st = arg;
 	struct pollfd fds[QST_ROLE_COUNT + 1];
+	/* Above the session's pacing thread: an arrival is stamped before
+	 * anything else runs. */
+	struct qst_realtime rt;
+	if (st->io_realtime)
+		qst_realtime_enter(&rt, QST_REALTIME_PRIORITY + 1);
 	while (!st->io_stop) {
 		pthread_mutex_lock(&st->lock);
 		nfds_t n = gather_fds(st, fds);
@@ -436,6 +441,7 @@ struct qst_station *qst_station_new(const struct qst_station_config *cfg)
 	st->max_vpp = cfg->max_vpp > 0 && cfg->max_vpp < def.max_vpp ?
 			      cfg->max_vpp : def.max_vpp;
 	st->wirelog = cfg->wirelog;
+	st->io_realtime = cfg->realtime;
 	qst_wirelog_set_clock(st->wirelog, station_clock, st);
 	return st;
 }
