@@ -6,14 +6,16 @@
 -- scheduled time from the station's pacer and its lateness is recorded
 -- (docs/timing.md).
 --
--- The peak temperature belongs to the subject: a calibration (a pain-5
--- temperature, §6.1) will provide it. It is PEAK_C below, the one place
--- it is set: `qst run tsp_heat.lua --set peak_c=47.5 ...` gives it for a
--- run; without that the default 48 °C (one of Staud's train temperatures,
--- §6.1) is used. The station's supervisor bounds it either way (max_c,
--- default 50 °C).
+-- The peak temperature: a fixed one (§6.1 lists Staud's 44/46/48 °C
+-- trains), 48 °C unless `--set peak_c=47.5` says otherwise; or, with
+-- `--set calibrate=1`, the subject's own "Pain5" temperature found first
+-- by the rating-target search (§7.3: rated 50 of 100, i.e. 5 of 10),
+-- falling back to peak_c if the search finds none. The station's
+-- supervisor bounds it either way (max_c, default 50 °C).
 
-local PEAK_C = qst.option("peak_c", 48.0) -- °C; calibration replaces the default
+local PEAK_C = qst.option("peak_c", 48.0) -- °C, fixed-temperature design
+local CALIBRATE = qst.option("calibrate", 0) ~= 0
+local PAIN5_NRS = 50
 local BASELINE_C = 40.0    -- between pulses: the TCS II's highest neutral
 local PULSES = 10
 local FREQUENCY_HZ = 0.4   -- one pulse every 2.5 s
@@ -25,6 +27,20 @@ qst.protocol{
   description = "Temporal summation of heat pain: 10 rated pulses at 0.4 Hz",
   devices = { "thermal", "response" },
 }
+
+-- The individual peak: the Pain5 search (§7.3), or the fixed one.
+local function peak_temperature()
+  if not CALIBRATE then return PEAK_C end
+  qst.section("Pain5 calibration")
+  qst.instruct("You will feel short heat pulses. After each one, say how " ..
+               "painful it was from 0 (no pain) to 100 (worst pain imaginable).")
+  local t = qst.calibrate{ target = PAIN5_NRS, scale = "nrs100",
+                           tolerance = 5, start = 45, step = 1, floor = 42,
+                           ceiling = 49, repeats = 2, rest = 90 }
+  qst.mark("tsp:peak_c", t or PEAK_C, t and 1 or 0)
+  return t or PEAK_C
+end
+PEAK_C = peak_temperature()
 
 qst.section("Temporal summation of heat pain")
 qst.instruct("You will feel " .. PULSES .. " short heat pulses, one every " ..

@@ -154,4 +154,30 @@ qst.waveform{ { to = 45, rate = 5 }, { to = 51, rate = 2 } }
 LUA
 expect_exit 3 "$QST" check "$WORK/hot.lua"
 expect_err "waveform segment 2: 51.0 degC is above the station maximum of 50.0 degC"
+# --set calibrate=1: the peak is the subject's own Pain5 temperature
+# (rated 50/100), which the virtual participant's truth puts at heat_p50_c
+# (docs/simulation.md: healthy 47, sensitized 45 degC), within the
+# search's 1 degC step.
+for who in healthy sensitized; do
+	expect_exit 0 "$QST" run "$QST_SRC/protocols/tsp_heat.lua" $ID --seed 1 \
+		--clock virtual --participant $who --set calibrate=1 \
+		--out "$WORK/cal-$who.h5"
+	"$PY" - "$WORK/cal-$who.h5" <<'PYEOF' || fail "calibrated TSP ($who)"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    names = f["lookup/event_code_names"].asstr()[()]
+    e = f["events"]
+    rows = list(zip(names[e["code"][()]], e["value"][()], e["value2"][()],
+                    e["message"].asstr()[()]))
+marks = [(v, v2) for c, v, v2, m in rows if c == "mark" and m == "tsp:peak_c"]
+assert len(marks) == 1 and marks[0][1] == 1, marks
+with h5py.File(sys.argv[1], "r") as f:
+    p50 = float(f["simulation"].attrs["heat_p50_c"])
+peak = marks[0][0]
+ratings = [v2 for c, v, v2, m in rows if c == "rating"]
+assert len(ratings) == 10, ratings
+assert abs(peak - p50) <= 1.0, (peak, p50)
+print(f"calibrated peak {peak} degC (truth {p50}), ratings {ratings}")
+PYEOF
+done
 echo "tsp_heat: ok"
