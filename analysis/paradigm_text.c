@@ -16,8 +16,9 @@
  * what a double holds, for re-analysis. */
 static void format_value(double v, char *buf, size_t len, int digits)
 {
+	/* + 0.0 turns a -0 (an inhibition-positive flip of 0) into 0. */
 	if (isfinite(v))
-		snprintf(buf, len, "%.*g", digits, v);
+		snprintf(buf, len, "%.*g", digits, v + 0.0);
 	else if (len)
 		buf[0] = '\0';
 }
