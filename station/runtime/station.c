@@ -91,10 +91,12 @@ int qst_station_parse_fault(struct qst_station_config *cfg, const char *spec,
 			if (strlen(role_names[role]) == n &&
 			    strncmp(spec, role_names[role], n) == 0)
 				break;
-		/* The function generator has no simulated faults yet. */
-		if (role == QST_ROLE_VIBRATION || role == QST_ROLE_COUNT) {
-			snprintf(err, errlen, "'%s': ROLE is thermal, response or "
-				 "pressure", spec);
+		/* The function generator and the trigger box have no
+		 * simulated faults yet. */
+		if (role == QST_ROLE_VIBRATION || role == QST_ROLE_SYNC ||
+		    role == QST_ROLE_COUNT) {
+			snprintf(err, errlen, "'%s': ROLE is thermal, response, "
+				 "pressure or rating", spec);
 			return QST_ERR_ARG;
 		}
 		spec = colon + 1;
