@@ -1674,32 +1674,39 @@ static uint64_t catch_seed(struct session *s)
 	return seed;
 }
 
+/* Levels and staircase: one thermal yes/no test each; the method's
+ * estimate and false alarms go back to the script. */
+static int host_yesno(struct session *s, const struct qst_yesno_params *yn,
+		      const struct qst_levels_params *levels,
+		      const struct qst_staircase_params *staircase,
+		      double *threshold, int *false_alarms, char *errbuf,
+		      size_t errlen)
+{
+	int test = begin_test(s, yn->test, yn->max_trials);
+	s->resumable = true;
+	struct qst_adaptive_result r;
+	int ret = levels ? qst_method_levels(&rig_ops, s, levels, catch_seed(s), &r) :
+			   qst_method_staircase(&rig_ops, s, staircase,
+						catch_seed(s), &r);
+	*threshold = r.threshold;
+	*false_alarms = r.false_alarms;
+	return host_error(s, run_test(s, test, ret), errbuf, errlen);
+}
+
 static int host_levels(void *user, const struct qst_levels_params *p,
 		       double *threshold, int *false_alarms, char *errbuf,
 		       size_t errlen)
 {
-	struct session *s = user;
-	int test = begin_test(s, p->yn.test, p->yn.max_trials);
-	s->resumable = true;
-	struct qst_adaptive_result r;
-	int ret = qst_method_levels(&rig_ops, s, p, catch_seed(s), &r);
-	*threshold = r.threshold;
-	*false_alarms = r.false_alarms;
-	return host_error(s, run_test(s, test, ret), errbuf, errlen);
+	return host_yesno(user, &p->yn, p, NULL, threshold, false_alarms,
+			  errbuf, errlen);
 }
 
 static int host_staircase(void *user, const struct qst_staircase_params *p,
 			  double *threshold, int *false_alarms, char *errbuf,
 			  size_t errlen)
 {
-	struct session *s = user;
-	int test = begin_test(s, p->yn.test, p->yn.max_trials);
-	s->resumable = true;
-	struct qst_adaptive_result r;
-	int ret = qst_method_staircase(&rig_ops, s, p, catch_seed(s), &r);
-	*threshold = r.threshold;
-	*false_alarms = r.false_alarms;
-	return host_error(s, run_test(s, test, ret), errbuf, errlen);
+	return host_yesno(user, &p->yn, NULL, p, threshold, false_alarms,
+			  errbuf, errlen);
 }
 
 /* Not a DFNS test: no test start/end; an operator who ends it leaves the
