@@ -357,9 +357,14 @@ static int load_child(void *ctx, void **blob, size_t *len, char *errbuf,
 		rc = QST_ERR_NOMEM;
 	if (b) {
 		memcpy(b, &s, sizeof(s));
-		memcpy(b + sizeof(s), s.events, le);
-		memcpy(b + sizeof(s) + le, s.rating, lr);
-		memcpy(b + sizeof(s) + le + lr, s.temperature, lt);
+		/* An absent stream is NULL with length 0: memcpy may not be
+		 * handed NULL even then. */
+		if (le)
+			memcpy(b + sizeof(s), s.events, le);
+		if (lr)
+			memcpy(b + sizeof(s) + le, s.rating, lr);
+		if (lt)
+			memcpy(b + sizeof(s) + le + lr, s.temperature, lt);
 		*blob = b;
 		*len = sizeof(s) + le + lr + lt;
 	}
