@@ -5,6 +5,11 @@
  * devices.md §1.4) is left on, not muted with `F`: every readback sample
  * becomes a timestamped event, and replies are told apart from stream
  * lines by their shape.
+ *
+ * No setter is ACKed (devices.md §1.3), so what was set is read back with
+ * `P`; the error state `Q` is asked every QST_TCS2_CHECK_INTERVAL_NS from
+ * poll(), and the probe buttons `K` only when the station asks for them
+ * (qst_tcs2_set_button_poll): the device pushes neither.
  */
 #define LOG_PREFIX "tcs2: "
 
@@ -216,21 +221,20 @@ static void zone_mask_text(int mask, char out[QST_TCS2_ZONES + 1])
  * The first disagreement in a reply: asked again once (the reply's end
  * sends the new `P`); if the next reply disagrees too, a device fault.
  */
-static bool mismatch(struct qst_dev *dev, int64_t t_ns, const char *what)
+static void mismatch(struct qst_dev *dev, int64_t t_ns, const char *what)
 {
 	struct tcs2_priv *priv = priv_of(dev);
 	if (priv->reply_bad)
-		return true;
+		return;
 	priv->reply_bad = true;
 	if (!priv->confirming) {
 		qst_warn("read-back: %s; asking `P` again", what);
 		priv->confirming = true;
 		priv->p_dirty = true;
-		return true;
+		return;
 	}
 	priv->confirming = false;
 	emit_fault(dev, t_ns, "TCS II read-back: %s", what);
-	return true;
 }
 
 static void check_header(struct qst_dev *dev, const struct qst_tcs2_params_line *l,
