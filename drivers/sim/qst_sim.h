@@ -80,6 +80,15 @@ int64_t qst_tcs2_sim_next_due(const struct qst_tcs2_sim *sim);
 double qst_tcs2_sim_plate_c(const struct qst_tcs2_sim *sim);
 /* True while a stimulus (L) runs: ramp, hold or return. */
 bool qst_tcs2_sim_stimulating(const struct qst_tcs2_sim *sim);
+/*
+ * Press probe button 1 ("stim") or 2 ("resp") at t_ns; it is down for
+ * 150 ms and shows in the replies to `K` and `Og` (the device pushes
+ * nothing).
+ */
+int qst_tcs2_sim_press_button(struct qst_tcs2_sim *sim, int64_t t_ns,
+			      int button);
+/* Set the `Q` digit of field 0 (neutral) or 1..5 (zone) to code 0..9. */
+int qst_tcs2_sim_set_error(struct qst_tcs2_sim *sim, int field, int code);
 /* Arm a fault (any kind); replaces one armed before. */
 int qst_tcs2_sim_set_fault(struct qst_tcs2_sim *sim,
 			   const struct qst_sim_fault *fault);

@@ -30,6 +30,14 @@
  *   segment from the plate's temperature at `L`, each straight to its end
  *   temperature in its duration, then the return to neutral at `R`, as
  *   after a ramp (the gaps of protocol.h). `C`, `V`, `D` are then unused.
+ * - `P` answers the documented layout (protocol.h) with the settings as
+ *   received, `C` unclamped (whether the device shows the clamped value
+ *   is part of gap G3). `Om` is not shown, as in the documented layout.
+ * - `Q` answers six digits, neutral first (the assumed order, protocol.h);
+ *   all 0 unless qst_tcs2_sim_set_error set one.
+ * - The probe buttons are down from a press for SIM_PRESS_NS and are seen
+ *   only through `K` and `Og` (the device pushes nothing, §1.3). `Og`
+ *   answers an `E` line, LF, then the `K` characters (T-WL2's sscanf).
  * - Injected faults (qst_tcs2_sim_set_fault, docs/simulation.md): a
  *   stalled device keeps its plate on the profile it was running but reads
  *   and says nothing; a diverging plate settles at its temperature at the
@@ -53,6 +61,7 @@
 #define STREAM_IDLE_NS QST_NS_PER_S         /* 1 Hz */
 #define PHYSICS_STEP_NS QST_NS_PER_MS
 #define POWERUP_MAX_TENTHS 500
+#define SIM_PRESS_NS (150 * QST_NS_PER_MS) /* a tap on the probe handle */
 
 struct zone_params {
 	int target;   /* 1/10 °C */
@@ -106,6 +115,8 @@ struct qst_tcs2_sim {
 	size_t cmd_len;
 	struct qst_sim_outq out;
 	struct qst_sim_fault_state fault;
+	int errors[QST_TCS2_ERROR_FIELDS]; /* `Q` digits */
+	int64_t pressed_at[QST_TCS2_BUTTONS]; /* last press, or INT64_MIN */
 	bool diverged;        /* diverge_c holds where the plate now heads */
 	double diverge_c[QST_TCS2_ZONES];
 };
@@ -141,6 +152,57 @@ static void send_temperatures(struct qst_tcs2_sim *sim)
 	int n = qst_tcs2_format_frame(&f, buf, sizeof(buf));
 	if (n > 0)
 		send_bytes(sim, buf, (size_t)n);
+}
+
+/* `P`: header, then one line per zone (devices.md §1.3). */
+static void send_params(struct qst_tcs2_sim *sim)
+{
+	char line[QST_TCS2_LINE_MAX];
+	if (qst_tcs2_format_params_header(line, sizeof(line), sim->neutral,
+					  sim->zone_mask) > 0)
+		send_line(sim, line);
+	for (int z = 0; z < QST_TCS2_ZONES; z++) {
+		const struct zone_params *p = &sim->par[z];
+		if (qst_tcs2_format_params_zone(line, sizeof(line), p->target,
+						p->rise, p->back, p->duration) > 0)
+			send_line(sim, line);
+	}
+}
+
+static void send_errors(struct qst_tcs2_sim *sim)
+{
+	char line[QST_TCS2_ERROR_FIELDS + 1];
+	for (int i = 0; i < QST_TCS2_ERROR_FIELDS; i++)
+		line[i] = (char)('0' + sim->errors[i]);
+	line[QST_TCS2_ERROR_FIELDS] = '\0';
+	send_line(sim, line);
+}
+
+/* `K` characters: button 1 first ("10" = button 1 only, §1.3). */
+static void button_chars(const struct qst_tcs2_sim *sim, char out[3])
+{
+	for (int b = 0; b < QST_TCS2_BUTTONS; b++) {
+		int64_t at = sim->pressed_at[b];
+		bool down = at != INT64_MIN && sim->now_ns >= at &&
+			    sim->now_ns < at + SIM_PRESS_NS;
+		out[b] = down ? '1' : '0';
+	}
+	out[2] = '\0';
+}
+
+static void send_buttons(struct qst_tcs2_sim *sim)
+{
+	char k[3];
+	button_chars(sim, k);
+	send_line(sim, k);
+}
+
+static void send_temps_buttons(struct qst_tcs2_sim *sim)
+{
+	char k[4] = "\n";
+	send_temperatures(sim);
+	button_chars(sim, k + 1);
+	send_bytes(sim, k, 3);
 }
 
 /* A short `H` text in the layout of devices.md §1.3 (T-H). */
@@ -451,6 +513,7 @@ static void run_option(struct qst_tcs2_sim *sim, const char *cmd)
 	switch (cmd[1]) {
 	case 'a': sim->stream_idle = true; break;
 	case 'b': sim->stream_stim = true; break;
+	case 'g': send_temps_buttons(sim); break;
 	case 'm':
 		if (digits(cmd + 2, 3, &v) && v >= QST_TCS2_OM_MIN &&
 		    v <= QST_TCS2_TARGET_MAX)
@@ -502,8 +565,9 @@ static void run_command(struct qst_tcs2_sim *sim, const char *cmd)
 	case '?': send_line(sim, QST_TCS2_IDENTITY); break;
 	case 'H': send_help(sim); break;
 	case 'E': send_temperatures(sim); break;
-	case 'K': send_line(sim, "00"); break;
-	case 'Q': send_line(sim, "000000"); break;
+	case 'K': send_buttons(sim); break;
+	case 'Q': send_errors(sim); break;
+	case 'P': send_params(sim); break;
 	case 'N': set_neutral(sim, cmd); break;
 	case 'S': set_zones(sim, cmd); break;
 	case 'C': set_zone_param(sim, cmd, 3, QST_TCS2_TARGET_MIN,
@@ -637,6 +701,8 @@ int qst_tcs2_sim_new(int fd, const struct qst_tcs2_sim_config *cfg,
 		sim->plate_c[z] = sim->cfg.initial_c;
 	}
 	sim->next_line_ns = t0_ns + STREAM_IDLE_NS;
+	for (int b = 0; b < QST_TCS2_BUTTONS; b++)
+		sim->pressed_at[b] = INT64_MIN;
 	struct qst_sim_fault none = { .kind = QST_SIM_FAULT_NONE };
 	qst_sim_fault_arm(&sim->fault, &none, "tcs2-sim");
 	*out = sim;
@@ -703,5 +769,23 @@ int qst_tcs2_sim_set_fault(struct qst_tcs2_sim *sim,
 		return QST_ERR_ARG;
 	qst_sim_fault_arm(&sim->fault, fault, "tcs2-sim");
 	sim->diverged = false;
+	return QST_OK;
+}
+
+int qst_tcs2_sim_press_button(struct qst_tcs2_sim *sim, int64_t t_ns,
+			      int button)
+{
+	if (!sim || button < 1 || button > QST_TCS2_BUTTONS)
+		return QST_ERR_ARG;
+	sim->pressed_at[button - 1] = t_ns;
+	return QST_OK;
+}
+
+int qst_tcs2_sim_set_error(struct qst_tcs2_sim *sim, int field, int code)
+{
+	if (!sim || field < 0 || field >= QST_TCS2_ERROR_FIELDS || code < 0 ||
+	    code > 9)
+		return QST_ERR_ARG;
+	sim->errors[field] = code;
 	return QST_OK;
 }

@@ -5,16 +5,41 @@
  * devices.md §1.4) is left on, not muted with `F`: every readback sample
  * becomes a timestamped event, and replies are told apart from stream
  * lines by their shape.
+ *
+ * No setter is ACKed (devices.md §1.3), so what was set is read back with
+ * `P`; the error state `Q` is asked every QST_TCS2_CHECK_INTERVAL_NS from
+ * poll(), and the probe buttons `K` only when the station asks for them
+ * (qst_tcs2_set_button_poll): the device pushes neither.
  */
 #define LOG_PREFIX "tcs2: "
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "protocol.h"
 #include "qst_drivers.h"
+#include "tcs2.h"
+
+extern const struct qst_driver qst_driver_tcs2;
+
+/* A `P` unanswered this long is taken as lost (latency is gap G4). */
+#define PARAMS_TIMEOUT_NS (2 * QST_NS_PER_S)
+/* poll() looks in at least this often, so button polling started
+ * between two checks begins within it. */
+#define POLL_MAX_SLEEP_NS QST_NS_PER_S
+
+enum { PAR_C, PAR_V, PAR_R, PAR_D, PAR_N };
+
+/* What the driver has set, -1 where it has not (so nothing to verify). */
+struct tcs2_expect {
+	int neutral;   /* 1/10 °C */
+	int max;       /* 1/10 °C; `P` does not show it, but C is clamped to it */
+	int zone_mask;
+	int par[QST_TCS2_ZONES][PAR_N];
+};
 
 struct tcs2_priv {
 	struct qst_tcs2_parser parser;
@@ -22,6 +47,30 @@ struct tcs2_priv {
 	bool have_temp;
 	bool wave_on;   /* `Ue` enabled: `L` would play the waveform */
 	double plate_c; /* mean of the zones in the last readback */
+	int64_t now_ns; /* latest time seen by receive() or poll() */
+	/*
+	 * `P` read-back (devices.md §1.3: no setter is ACKed, verify with
+	 * `P`). One `P` at a time, compared with what had been set when it
+	 * was sent: the device answers in order, so that is what it should
+	 * show. A mismatch is asked again before it becomes a fault, so one
+	 * line garbled on the wire does not end a session.
+	 */
+	struct tcs2_expect want;
+	struct tcs2_expect asked;
+	bool p_out;        /* a `P` is unanswered */
+	int64_t p_asked_ns;
+	bool p_dirty;      /* something was set since the last `P` */
+	int reply_zone;    /* next zone line of the reply being read, 0 = none */
+	bool reply_bad;
+	bool confirming;   /* the previous reply disagreed: this one decides */
+	/* `Q` error state: a non-OK answer is asked again before it is a fault. */
+	int q_pending[QST_TCS2_ERROR_FIELDS];
+	int q_reported[QST_TCS2_ERROR_FIELDS];
+	int64_t next_check_ns;
+	/* `K` buttons */
+	unsigned buttons;
+	int64_t keys_every_ns; /* 0 = not polled */
+	int64_t next_keys_ns;
 };
 
 static struct tcs2_priv *priv_of(struct qst_dev *dev)
@@ -32,6 +81,38 @@ static struct tcs2_priv *priv_of(struct qst_dev *dev)
 static int send_cmd(struct qst_dev *dev, const char *cmd)
 {
 	return qst_dev_send(dev, cmd, strlen(cmd));
+}
+
+/* Send `P` unless one is out; then the reply's end asks again. */
+static int ask_params(struct qst_dev *dev)
+{
+	struct tcs2_priv *priv = priv_of(dev);
+	if (priv->p_out) {
+		priv->p_dirty = true;
+		return QST_OK;
+	}
+	int ret = send_cmd(dev, QST_TCS2_CMD_PARAMS);
+	if (ret < 0)
+		return ret;
+	priv->asked = priv->want;
+	priv->p_out = true;
+	priv->p_asked_ns = priv->now_ns;
+	priv->p_dirty = false;
+	return QST_OK;
+}
+
+static void emit_fault(struct qst_dev *dev, int64_t t_ns, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void emit_fault(struct qst_dev *dev, int64_t t_ns, const char *fmt, ...)
+{
+	struct qst_event ev = { .t_ns = t_ns, .type = QST_EV_DEVICE_FAULT };
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ev.u.text, sizeof(ev.u.text), fmt, ap);
+	va_end(ap);
+	qst_warn("%s", ev.u.text);
+	qst_dev_emit(dev, &ev);
 }
 
 /*
@@ -48,12 +129,16 @@ static int tcs2_open(struct qst_dev *dev)
 	if (!priv)
 		return QST_ERR_NOMEM;
 	qst_tcs2_parser_init(&priv->parser);
+	memset(&priv->want, 0xff, sizeof(priv->want)); /* all -1 */
 	dev->priv = priv;
 	int ret = send_cmd(dev, QST_TCS2_CMD_HELP);
 	if (ret == QST_OK)
 		ret = send_cmd(dev, QST_TCS2_CMD_IDENTIFY);
 	if (ret == QST_OK)
 		ret = send_cmd(dev, QST_TCS2_CMD_TEMPERATURES);
+	/* Nothing set yet to compare, but it shows `P` answers (gap G3). */
+	if (ret == QST_OK)
+		ret = ask_params(dev);
 	if (ret < 0) {
 		free(priv);
 		dev->priv = NULL;
@@ -125,12 +210,186 @@ static void emit_frame(struct qst_dev *dev, const struct qst_tcs2_frame *f,
 	qst_dev_emit(dev, &ev);
 }
 
+static void zone_mask_text(int mask, char out[QST_TCS2_ZONES + 1])
+{
+	for (int z = 0; z < QST_TCS2_ZONES; z++)
+		out[z] = (mask >> z) & 1 ? '1' : '0';
+	out[QST_TCS2_ZONES] = '\0';
+}
+
+/*
+ * The first disagreement in a reply: asked again once (the reply's end
+ * sends the new `P`); if the next reply disagrees too, a device fault.
+ */
+static void mismatch(struct qst_dev *dev, int64_t t_ns, const char *what)
+{
+	struct tcs2_priv *priv = priv_of(dev);
+	if (priv->reply_bad)
+		return;
+	priv->reply_bad = true;
+	if (!priv->confirming) {
+		qst_warn("read-back: %s; asking `P` again", what);
+		priv->confirming = true;
+		priv->p_dirty = true;
+		return;
+	}
+	priv->confirming = false;
+	emit_fault(dev, t_ns, "TCS II read-back: %s", what);
+}
+
+static void check_header(struct qst_dev *dev, const struct qst_tcs2_params_line *l,
+			 int64_t t_ns)
+{
+	struct tcs2_priv *priv = priv_of(dev);
+	const struct tcs2_expect *w = &priv->asked;
+	char what[80];
+	if (w->neutral >= 0 && l->neutral != w->neutral) {
+		snprintf(what, sizeof(what), "neutral is %.1f °C, set %.1f °C",
+			 l->neutral / 10.0, w->neutral / 10.0);
+		mismatch(dev, t_ns, what);
+	}
+	if (w->zone_mask >= 0 && l->zone_mask >= 0 && l->zone_mask != w->zone_mask) {
+		char is[8], set[8];
+		zone_mask_text(l->zone_mask, is);
+		zone_mask_text(w->zone_mask, set);
+		snprintf(what, sizeof(what), "zones enabled S%s, set S%s", is, set);
+		mismatch(dev, t_ns, what);
+	}
+}
+
+static void check_zone(struct qst_dev *dev, int z,
+		       const struct qst_tcs2_params_line *l, int64_t t_ns)
+{
+	struct tcs2_priv *priv = priv_of(dev);
+	const int *w = priv->asked.par[z];
+	const int got[PAR_N] = { l->target, l->rise, l->back, l->duration };
+	static const char *const name[PAR_N] = { "target", "rise rate",
+						 "return rate", "duration" };
+	static const char *const unit[PAR_N] = { "°C", "°C/s", "°C/s", "ms" };
+	for (int i = 0; i < PAR_N; i++) {
+		if (w[i] < 0 || got[i] == w[i])
+			continue;
+		/* `C` is clamped by `Om` (§1.3): a clamped target is no fault. */
+		if (i == PAR_C && priv->asked.max >= 0 && w[i] > priv->asked.max)
+			continue;
+		char what[80];
+		if (i == PAR_D)
+			snprintf(what, sizeof(what), "zone %d %s is %d %s, set %d %s",
+				 z + 1, name[i], got[i], unit[i], w[i], unit[i]);
+		else
+			snprintf(what, sizeof(what),
+				 "zone %d %s is %.1f %s, set %.1f %s", z + 1,
+				 name[i], got[i] / 10.0, unit[i], w[i] / 10.0,
+				 unit[i]);
+		mismatch(dev, t_ns, what);
+	}
+}
+
+/* Lines of a `P` reply: the header, then zone 1..5 in order. */
+static void on_params(struct qst_dev *dev, const struct qst_tcs2_params_line *l,
+		      int64_t t_ns)
+{
+	struct tcs2_priv *priv = priv_of(dev);
+	if (l->kind == QST_TCS2_PARAM_HEADER) {
+		if (!priv->p_out) {
+			qst_dbg("`P` header nobody asked for (or too late): ignored");
+			priv->reply_zone = 0;
+			return;
+		}
+		priv->reply_bad = false;
+		priv->reply_zone = 1;
+		check_header(dev, l, t_ns);
+		return;
+	}
+	if (priv->reply_zone < 1)
+		return;
+	check_zone(dev, priv->reply_zone - 1, l, t_ns);
+	if (++priv->reply_zone <= QST_TCS2_ZONES)
+		return;
+	priv->reply_zone = 0;
+	priv->p_out = false;
+	if (!priv->reply_bad)
+		priv->confirming = false;
+	if (priv->p_dirty)
+		ask_params(dev);
+}
+
+/*
+ * `Q`: a non-OK state is asked once more at once and reported when the
+ * same state comes back, once per new state (so a garbled line is no
+ * fault, and a lasting error is one fault, not one per check).
+ */
+static void on_errors(struct qst_dev *dev, const int *codes, int64_t t_ns)
+{
+	struct tcs2_priv *priv = priv_of(dev);
+	size_t sz = sizeof(int) * QST_TCS2_ERROR_FIELDS;
+	bool ok = true;
+	for (int i = 0; i < QST_TCS2_ERROR_FIELDS; i++)
+		ok = ok && codes[i] == 0;
+	if (ok || memcmp(codes, priv->q_reported, sz) == 0) {
+		if (ok && memcmp(codes, priv->q_reported, sz) != 0)
+			qst_info("error state cleared");
+		memcpy(priv->q_reported, codes, sz);
+		memset(priv->q_pending, 0, sz);
+		return;
+	}
+	if (memcmp(codes, priv->q_pending, sz) != 0) {
+		memcpy(priv->q_pending, codes, sz);
+		send_cmd(dev, QST_TCS2_CMD_ERRORS);
+		return;
+	}
+	char where[64] = "";
+	size_t n = 0;
+	for (int i = 0; i < QST_TCS2_ERROR_FIELDS && n < sizeof(where); i++) {
+		if (codes[i] == 0)
+			continue;
+		int k = i == 0 ? snprintf(where + n, sizeof(where) - n,
+					  "%sneutral error %d", n ? ", " : "",
+					  codes[i]) :
+				 snprintf(where + n, sizeof(where) - n,
+					  "%szone %d error %d", n ? ", " : "", i,
+					  codes[i]);
+		n += k > 0 ? (size_t)k : 0;
+	}
+	emit_fault(dev, t_ns, "TCS II error state Q=%d%d%d%d%d%d: %s", codes[0],
+		   codes[1], codes[2], codes[3], codes[4], codes[5], where);
+	memcpy(priv->q_reported, codes, sz);
+	memset(priv->q_pending, 0, sz);
+}
+
+/* `K` (or the tail of `Og`): one event per button that changed. */
+static void on_buttons(struct qst_dev *dev, unsigned state, int64_t t_ns)
+{
+	struct tcs2_priv *priv = priv_of(dev);
+	for (int b = 0; b < QST_TCS2_BUTTONS; b++) {
+		unsigned bit = 1u << b;
+		if ((state & bit) == (priv->buttons & bit))
+			continue;
+		struct qst_event ev = { .t_ns = t_ns, .type = QST_EV_BUTTON };
+		ev.u.button.key = b + 1;
+		ev.u.button.pressed = (state & bit) != 0;
+		ev.u.button.device_rt_ms = -1; /* the TCS stamps nothing */
+		qst_dev_emit(dev, &ev);
+	}
+	priv->buttons = state;
+}
+
 static void emit_text(struct qst_dev *dev, const char *text, int64_t t_ns)
 {
 	struct qst_event ev = { .t_ns = t_ns, .type = QST_EV_DEVICE_TEXT };
 	snprintf(ev.u.text, sizeof(ev.u.text), "%s", text);
 	note_identity(dev, text);
 	qst_dev_emit(dev, &ev);
+	/* Replies are told apart by shape (devices.md §1.3, driver rules). */
+	struct qst_tcs2_params_line pl;
+	int codes[QST_TCS2_ERROR_FIELDS];
+	unsigned keys;
+	if (qst_tcs2_parse_params(text, &pl) == QST_OK)
+		on_params(dev, &pl, t_ns);
+	else if (qst_tcs2_parse_errors(text, codes) == QST_OK)
+		on_errors(dev, codes, t_ns);
+	else if (qst_tcs2_parse_buttons(text, &keys) == QST_OK)
+		on_buttons(dev, keys, t_ns);
 }
 
 static void tcs2_receive(struct qst_dev *dev, const uint8_t *buf, size_t len,
@@ -139,6 +398,8 @@ static void tcs2_receive(struct qst_dev *dev, const uint8_t *buf, size_t len,
 	struct tcs2_priv *priv = priv_of(dev);
 	if (!priv || !buf)
 		return;
+	if (t_ns > priv->now_ns)
+		priv->now_ns = t_ns;
 	size_t off = 0;
 	unsigned long noise = priv->parser.noise_bytes;
 	while (off < len) {
@@ -174,7 +435,13 @@ static int tcs2_set_neutral(struct qst_dev *dev, double celsius)
 		return QST_ERR_STATE;
 	char cmd[QST_TCS2_CMD_MAX];
 	int ret = encode_celsius(qst_tcs2_enc_neutral, cmd, celsius, "neutral");
-	return ret < 0 ? ret : send_cmd(dev, cmd);
+	if (ret == QST_OK)
+		ret = send_cmd(dev, cmd);
+	if (ret < 0)
+		return ret;
+	/* encode_celsius checked the value: the same rounding cannot fail */
+	qst_tcs2_to_tenths(celsius, &priv_of(dev)->want.neutral);
+	return ask_params(dev);
 }
 
 static int tcs2_set_max(struct qst_dev *dev, double celsius)
@@ -183,7 +450,17 @@ static int tcs2_set_max(struct qst_dev *dev, double celsius)
 		return QST_ERR_STATE;
 	char cmd[QST_TCS2_CMD_MAX];
 	int ret = encode_celsius(qst_tcs2_enc_max, cmd, celsius, "maximum");
-	return ret < 0 ? ret : send_cmd(dev, cmd);
+	if (ret == QST_OK)
+		ret = send_cmd(dev, cmd);
+	if (ret < 0)
+		return ret;
+	/*
+	 * `P` shows no maximum (§1.3), so `Om` itself cannot be read back;
+	 * it is kept to excuse targets the device clamped, and `P` is asked
+	 * so what it does show is checked once more after the change.
+	 */
+	qst_tcs2_to_tenths(celsius, &priv_of(dev)->want.max);
+	return ask_params(dev);
 }
 
 struct ramp_cmds {
@@ -287,6 +564,20 @@ static int tcs2_ramp(struct qst_dev *dev, double target_c, double rate_c_s,
 			      QST_TCS2_CMD_START };
 	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]) && ret == QST_OK; i++)
 		ret = send_cmd(dev, seq[i]);
+	/*
+	 * No `P` on the ramp's path: the values are checked at poll()'s next
+	 * look (QST_TCS2_CHECK_INTERVAL_NS), not between the setters and `L`.
+	 */
+	if (ret == QST_OK) {
+		for (int z = 0; z < QST_TCS2_ZONES; z++) {
+			int *w = priv->want.par[z];
+			w[PAR_C] = atoi(c.target + 2);
+			w[PAR_V] = atoi(c.rise + 2);
+			w[PAR_R] = atoi(c.back + 2);
+			w[PAR_D] = atoi(c.duration + 2);
+		}
+		priv->p_dirty = true;
+	}
 	qst_dbg("ramp %.1f -> %.2f °C at %.2f °C/s, hold %.2f s, back at %.2f "
 		"°C/s: %s %s %s %s L", priv->plate_c, target_c, rate_c_s, hold_s,
 		return_c_s, c.target, c.rise, c.back, c.duration);
@@ -332,8 +623,12 @@ static int tcs2_waveform(struct qst_dev *dev, const struct qst_wave_segment *seg
 	}
 	if (ret == QST_OK)
 		ret = send_cmd(dev, back);
-	if (ret == QST_OK)
+	if (ret == QST_OK) {
+		for (int z = 0; z < QST_TCS2_ZONES; z++)
+			priv->want.par[z][PAR_R] = atoi(back + 2);
+		priv->p_dirty = true;
 		ret = send_cmd(dev, on);
+	}
 	if (ret == QST_OK) {
 		priv->wave_on = true;
 		ret = send_cmd(dev, QST_TCS2_CMD_START);
@@ -348,6 +643,117 @@ static int tcs2_abort(struct qst_dev *dev)
 	if (!priv_of(dev))
 		return QST_ERR_STATE;
 	return send_cmd(dev, QST_TCS2_CMD_ABORT);
+}
+
+/* ------------------------------------------------------- polled checks */
+
+/*
+ * Every QST_TCS2_CHECK_INTERVAL_NS: `Q`, and `P` if something was set
+ * since the last one (the ramp's values). Buttons at their own rate.
+ */
+static int64_t tcs2_poll(struct qst_dev *dev, int64_t now_ns)
+{
+	struct tcs2_priv *priv = priv_of(dev);
+	if (!priv)
+		return INT64_MAX;
+	if (now_ns > priv->now_ns)
+		priv->now_ns = now_ns;
+	if (priv->p_out && now_ns - priv->p_asked_ns > PARAMS_TIMEOUT_NS) {
+		qst_dbg("`P` unanswered for %.1f s: taken as lost",
+			qst_ns_to_s(now_ns - priv->p_asked_ns));
+		priv->p_out = false;
+		priv->reply_zone = 0;
+	}
+	if (now_ns >= priv->next_check_ns) {
+		send_cmd(dev, QST_TCS2_CMD_ERRORS);
+		if (priv->p_dirty)
+			ask_params(dev);
+		priv->next_check_ns = now_ns + QST_TCS2_CHECK_INTERVAL_NS;
+	}
+	int64_t next = priv->next_check_ns;
+	if (priv->keys_every_ns > 0) {
+		if (now_ns >= priv->next_keys_ns) {
+			send_cmd(dev, QST_TCS2_CMD_BUTTONS);
+			priv->next_keys_ns = now_ns + priv->keys_every_ns;
+		}
+		next = priv->next_keys_ns < next ? priv->next_keys_ns : next;
+	}
+	return next < now_ns + POLL_MAX_SLEEP_NS ? next : now_ns + POLL_MAX_SLEEP_NS;
+}
+
+/* ------------------------------------------------- tcs2-specific calls */
+
+static struct tcs2_priv *tcs2_priv_checked(struct qst_dev *dev)
+{
+	if (!dev || dev->driver != &qst_driver_tcs2)
+		return NULL;
+	return priv_of(dev);
+}
+
+int qst_tcs2_set_zones(struct qst_dev *dev, unsigned zone_mask)
+{
+	struct tcs2_priv *priv = tcs2_priv_checked(dev);
+	if (!priv)
+		return QST_ERR_STATE;
+	char cmd[QST_TCS2_CMD_MAX];
+	int ret = qst_tcs2_enc_zones(cmd, sizeof(cmd), zone_mask);
+	if (ret >= 0)
+		ret = send_cmd(dev, cmd);
+	if (ret < 0)
+		return ret;
+	priv->want.zone_mask = (int)zone_mask;
+	return ask_params(dev);
+}
+
+int qst_tcs2_set_zone_target(struct qst_dev *dev, int zone, double celsius)
+{
+	struct tcs2_priv *priv = tcs2_priv_checked(dev);
+	if (!priv)
+		return QST_ERR_STATE;
+	char cmd[QST_TCS2_CMD_MAX];
+	int tenths;
+	int ret = qst_tcs2_to_tenths(celsius, &tenths);
+	if (ret == QST_OK)
+		ret = qst_tcs2_enc_target(cmd, sizeof(cmd), zone, tenths);
+	if (ret < 0) {
+		qst_warn("zone %d target %.2f °C refused: zone 0..5, 0.0..60.0 °C",
+			 zone, celsius);
+		return QST_ERR_ARG;
+	}
+	ret = send_cmd(dev, cmd);
+	if (ret < 0)
+		return ret;
+	for (int z = 0; z < QST_TCS2_ZONES; z++)
+		if (zone == 0 || zone == z + 1)
+			priv->want.par[z][PAR_C] = tenths;
+	return ask_params(dev);
+}
+
+int qst_tcs2_set_quiet(struct qst_dev *dev, bool quiet)
+{
+	if (!tcs2_priv_checked(dev))
+		return QST_ERR_STATE;
+	if (quiet)
+		return send_cmd(dev, QST_TCS2_CMD_MUTE);
+	int ret = send_cmd(dev, QST_TCS2_CMD_STREAM_IDLE);
+	return ret < 0 ? ret : send_cmd(dev, QST_TCS2_CMD_STREAM_STIM);
+}
+
+int qst_tcs2_set_button_poll(struct qst_dev *dev, int interval_ms)
+{
+	struct tcs2_priv *priv = tcs2_priv_checked(dev);
+	if (!priv)
+		return QST_ERR_STATE;
+	if (interval_ms < 0 || interval_ms > 60000)
+		return QST_ERR_ARG;
+	priv->keys_every_ns = (int64_t)interval_ms * QST_NS_PER_MS;
+	priv->next_keys_ns = priv->now_ns;
+	return QST_OK;
+}
+
+int qst_tcs2_verify(struct qst_dev *dev)
+{
+	return tcs2_priv_checked(dev) ? ask_params(dev) : QST_ERR_STATE;
 }
 
 static const struct qst_thermal_ops tcs2_thermal_ops = {
@@ -367,6 +773,7 @@ const struct qst_driver qst_driver_tcs2 = {
 	.close = tcs2_close,
 	.ready = tcs2_ready,
 	.receive = tcs2_receive,
+	.poll = tcs2_poll,
 	.class_ops = &tcs2_thermal_ops,
 	/* devices.md §1.2: 115200 8N1, no flow control (high). */
 	.link = { .kind = QST_LINK_SERIAL, .serial = { 115200, 8, 'N', 1 } },

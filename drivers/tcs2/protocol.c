@@ -172,6 +172,7 @@ static void start_line(struct qst_tcs2_parser *p)
 	p->len = 0;
 	p->skipping = 0;
 	p->corrupt = 0;
+	p->after_frame = 0;
 }
 
 /* CR or LF ends a line; a text reply is only known complete here. */
@@ -205,6 +206,7 @@ static void try_frame(struct qst_tcs2_parser *p, struct qst_tcs2_item *item)
 	item->type = QST_TCS2_ITEM_FRAME;
 	p->frames++;
 	p->skipping = 1;
+	p->after_frame = 1;
 }
 
 static void add_byte(struct qst_tcs2_parser *p, uint8_t b,
@@ -212,6 +214,13 @@ static void add_byte(struct qst_tcs2_parser *p, uint8_t b,
 {
 	/* A frame ends at its last digit; nothing belongs after it. */
 	if (p->skipping) {
+		/* ...except the button state `Og` sends after whitespace
+		 * (devices.md §1.3, T-WL2): it starts a line of its own. */
+		if (p->after_frame && (b == ' ' || b == '\t')) {
+			start_line(p);
+			return;
+		}
+		p->after_frame = 0;
 		p->noise_bytes++;
 		return;
 	}
@@ -333,4 +342,150 @@ int qst_tcs2_wave_plan(double from_c, const struct qst_wave_segment *seg,
 		from_c = seg[i].to_c;
 	}
 	return used > QST_TCS2_WAVE_SEG_MAX ? QST_ERR_ARG : (int)used;
+}
+
+/* ------------------------------------------------- read-back, errors, keys */
+
+static const char *skip_space(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* One token `Xddd`: letter and 1..6 digits, ended by whitespace or NUL. */
+static const char *param_token(const char *s, char *letter, int *value)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+		return NULL;
+	*letter = *s++;
+	int v = 0, n = 0;
+	while (is_digit(*s) && n < 6) {
+		v = v * 10 + (*s++ - '0');
+		n++;
+	}
+	if (n == 0 || (*s && *s != ' ' && *s != '\t'))
+		return NULL;
+	*value = v;
+	return s;
+}
+
+/* `S` carries five 0/1 characters, not a number: read them as such. */
+static int mask_of_digits(const char *s, size_t n)
+{
+	unsigned mask = 0;
+	for (size_t z = 0; z < n; z++) {
+		if (s[z] != '0' && s[z] != '1')
+			return -1;
+		mask |= (s[z] == '1' ? 1u : 0u) << z;
+	}
+	return (int)mask;
+}
+
+int qst_tcs2_parse_params(const char *line, struct qst_tcs2_params_line *out)
+{
+	if (!line || !out)
+		return QST_ERR_ARG;
+	struct qst_tcs2_params_line r = { .neutral = -1, .zone_mask = -1,
+		.target = -1, .rise = -1, .back = -1, .duration = -1 };
+	int tokens = 0;
+	const char *s = skip_space(line);
+	while (*s) {
+		char letter;
+		int v;
+		const char *start = s;
+		s = param_token(s, &letter, &v);
+		if (!s)
+			return QST_ERR_DATA;
+		switch (letter) {
+		case 'N': r.neutral = v; break;
+		case 'S':
+			if (s - start != 1 + QST_TCS2_ZONES)
+				return QST_ERR_DATA;
+			r.zone_mask = mask_of_digits(start + 1, QST_TCS2_ZONES);
+			if (r.zone_mask < 0)
+				return QST_ERR_DATA;
+			break;
+		case 'C': r.target = v; break;
+		case 'V': r.rise = v; break;
+		case 'R': r.back = v; break;
+		case 'D': r.duration = v; break;
+		default: break; /* T, I, Y and whatever a later fw adds */
+		}
+		tokens++;
+		s = skip_space(s);
+	}
+	if (r.neutral >= 0 && tokens >= 2 && r.target < 0) {
+		r.kind = QST_TCS2_PARAM_HEADER;
+	} else if (r.neutral < 0 && r.target >= 0 && r.rise >= 0 &&
+		   r.back >= 0 && r.duration >= 0) {
+		r.kind = QST_TCS2_PARAM_ZONE;
+	} else {
+		return QST_ERR_DATA;
+	}
+	*out = r;
+	return QST_OK;
+}
+
+/* T255 I1 Y0000 are the power-up values T-WL2's example shows. */
+int qst_tcs2_format_params_header(char *buf, size_t cap, int neutral,
+				  unsigned zone_mask)
+{
+	if (!buf || !in_range(neutral, 0, 999) || zone_mask > 0x1f)
+		return QST_ERR_ARG;
+	char s[QST_TCS2_ZONES + 1];
+	for (int z = 0; z < QST_TCS2_ZONES; z++)
+		s[z] = (zone_mask >> z) & 1 ? '1' : '0';
+	s[QST_TCS2_ZONES] = '\0';
+	return finish(snprintf(buf, cap, "N%d T255 I1 Y0000 S%s", neutral, s),
+		      cap);
+}
+
+int qst_tcs2_format_params_zone(char *buf, size_t cap, int target, int rise,
+				int back, int duration)
+{
+	if (!buf || target < 0 || rise < 0 || back < 0 || duration < 0)
+		return QST_ERR_ARG;
+	return finish(snprintf(buf, cap, "C%d V%d R%d D%d", target, rise, back,
+			       duration), cap);
+}
+
+/* Copy line without surrounding whitespace into out (cap bytes). */
+static size_t trimmed(const char *line, char *out, size_t cap)
+{
+	const char *s = skip_space(line);
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= cap)
+		return 0;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return n;
+}
+
+int qst_tcs2_parse_errors(const char *line, int codes[QST_TCS2_ERROR_FIELDS])
+{
+	char t[16];
+	if (!line || !codes ||
+	    trimmed(line, t, sizeof(t)) != QST_TCS2_ERROR_FIELDS)
+		return QST_ERR_DATA;
+	for (int i = 0; i < QST_TCS2_ERROR_FIELDS; i++)
+		if (!is_digit(t[i]))
+			return QST_ERR_DATA;
+	for (int i = 0; i < QST_TCS2_ERROR_FIELDS; i++)
+		codes[i] = t[i] - '0';
+	return QST_OK;
+}
+
+int qst_tcs2_parse_buttons(const char *line, unsigned *state)
+{
+	char t[8];
+	if (!line || !state || trimmed(line, t, sizeof(t)) != QST_TCS2_BUTTONS)
+		return QST_ERR_DATA;
+	int m = mask_of_digits(t, QST_TCS2_BUTTONS);
+	if (m < 0)
+		return QST_ERR_DATA;
+	*state = (unsigned)m;
+	return QST_OK;
 }

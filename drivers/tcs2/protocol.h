@@ -38,6 +38,10 @@
 #define QST_TCS2_CMD_MUTE "F"
 #define QST_TCS2_CMD_STREAM_IDLE "Oa"
 #define QST_TCS2_CMD_STREAM_STIM "Ob"
+#define QST_TCS2_CMD_PARAMS "P"   /* read-back of N T I Y S, then C V R D per zone */
+#define QST_TCS2_CMD_ERRORS "Q"   /* error state, one digit per field */
+#define QST_TCS2_CMD_BUTTONS "K"  /* probe button states */
+#define QST_TCS2_CMD_TEMP_KEYS "Og" /* `E` and `K` in one reply (later fw) */
 
 /* What `?` answers (devices.md §1.3). */
 #define QST_TCS2_IDENTITY "TCS"
@@ -96,6 +100,59 @@ int qst_tcs2_enc_wave_enable(char *buf, size_t cap, unsigned zone_mask);
 int qst_tcs2_wave_plan(double from_c, const struct qst_wave_segment *seg,
 		       size_t n, struct qst_tcs2_wave_seg *out, size_t cap);
 
+/* ------------------------------------------------------ read-back (`P`) */
+
+/*
+ * `P` answers CR-separated lines (devices.md §1.3, T-WL/T-WL2): a header
+ * `N%d T%d I%d Y%d S%5c` (e.g. "N320 T255 I1 Y0000 S11111"), then one line
+ * `C%d V%d R%d D%d` per zone. The exact layout is gap G3, so parsing is by
+ * token, not by column: whitespace-separated tokens of one letter and
+ * digits, in any order, unknown letters skipped. A header needs `N` and at
+ * least one more token (a bare `Nxxx` is the reply to `G`); a zone line
+ * needs `C`, `V`, `R` and `D`. Absent fields read -1.
+ */
+enum qst_tcs2_param_kind {
+	QST_TCS2_PARAM_HEADER = 1,
+	QST_TCS2_PARAM_ZONE = 2,
+};
+
+struct qst_tcs2_params_line {
+	enum qst_tcs2_param_kind kind;
+	int neutral;        /* header: 1/10 °C */
+	int zone_mask;      /* header: bit z = zone z+1, -1 if absent */
+	int target;         /* zone: 1/10 °C */
+	int rise;           /* zone: 1/10 °C/s */
+	int back;           /* zone: 1/10 °C/s */
+	int duration;       /* zone: ms */
+};
+
+int qst_tcs2_parse_params(const char *line, struct qst_tcs2_params_line *out);
+/* The sim's side: the documented variant, as T-WL2 reads it. */
+int qst_tcs2_format_params_header(char *buf, size_t cap, int neutral,
+				  unsigned zone_mask);
+int qst_tcs2_format_params_zone(char *buf, size_t cap, int target, int rise,
+				int back, int duration);
+
+/*
+ * `Q` answers six digits, "one per zone + neutral", 0 = OK (devices.md
+ * §1.3, T-H). Which digit is the neutral is not printed: taken here to be
+ * the first, as in the `E` line (§1.4), and marked as a gap. T-H says ">1
+ * = error"; any non-zero digit is treated as one, since a 1 that meant OK
+ * would contradict "0 = OK". codes[0] = neutral, codes[1..5] = zones.
+ */
+#define QST_TCS2_ERROR_FIELDS (1 + QST_TCS2_ZONES)
+int qst_tcs2_parse_errors(const char *line, int codes[QST_TCS2_ERROR_FIELDS]);
+
+/*
+ * `K` answers two characters after the CR: `00` both released, `11`
+ * both, `10` button 1 ("stim") only, `01` button 2 ("resp") only
+ * (devices.md §1.3, T-H). `Og` sends an `E` line, whitespace, then the
+ * same two characters (T-WL2), which the stream parser hands over as a
+ * frame and then this line. *state: bit 0 = button 1, bit 1 = button 2.
+ */
+#define QST_TCS2_BUTTONS 2
+int qst_tcs2_parse_buttons(const char *line, unsigned *state);
+
 /* °C (or °C/s) to the device's 1/10 units, QST_ERR_ARG if not finite. */
 int qst_tcs2_to_tenths(double value, int *tenths);
 
@@ -133,6 +190,7 @@ struct qst_tcs2_parser {
 	size_t len;
 	int skipping;      /* frame already emitted or line corrupt: wait for CR/LF */
 	int corrupt;       /* current line held a non-printable byte or overflowed */
+	int after_frame;   /* skipping only what follows a frame, so far nothing */
 	unsigned long frames;
 	unsigned long lines;
 	unsigned long dropped; /* corrupt lines discarded */

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "../../drivers/tcs2/protocol.h"
+#include "../../drivers/tcs2/tcs2.h"
 #include "qst_core.h"
 #include "qst_drivers.h"
 #include "qst_sim.h"
@@ -670,6 +671,491 @@ static void test_sim_slew_limit(void **state)
 	assert_true(after_100ms > 32.0 + 4.0);
 }
 
+
+/* ------------------------------------- read-back, error state, buttons */
+
+static void test_parse_params(void **state)
+{
+	(void)state;
+	struct qst_tcs2_params_line l;
+	/* T-WL2's example header (devices.md §1.3) */
+	assert_int_equal(qst_tcs2_parse_params("N320 T255 I1 Y0000 S11111", &l),
+			 QST_OK);
+	assert_int_equal(l.kind, QST_TCS2_PARAM_HEADER);
+	assert_int_equal(l.neutral, 320);
+	assert_int_equal(l.zone_mask, 0x1f);
+	/* tolerant: other spacing, order, unknown fields, no S */
+	assert_int_equal(qst_tcs2_parse_params("  S10100\tN305  Q7 T1 ", &l),
+			 QST_OK);
+	assert_int_equal(l.kind, QST_TCS2_PARAM_HEADER);
+	assert_int_equal(l.neutral, 305);
+	assert_int_equal(l.zone_mask, 0x05); /* zone 1 and zone 3 */
+	assert_int_equal(qst_tcs2_parse_params("N320 T255", &l), QST_OK);
+	assert_int_equal(l.zone_mask, -1);
+	assert_int_equal(qst_tcs2_parse_params("C450 V100 R20 D1500", &l), QST_OK);
+	assert_int_equal(l.kind, QST_TCS2_PARAM_ZONE);
+	assert_int_equal(l.target, 450);
+	assert_int_equal(l.rise, 100);
+	assert_int_equal(l.back, 20);
+	assert_int_equal(l.duration, 1500);
+	assert_int_equal(qst_tcs2_parse_params("D99999 R1 V9999 C0", &l), QST_OK);
+	assert_int_equal(l.target, 0);
+	assert_int_equal(l.duration, 99999);
+	const char *bad[] = { "N320", /* the reply to `G`, not `P` */
+			      "C450 V100 R20", "Csxxx: stimulation temperature",
+			      "Probe TYPE: 003", "TCS", "00", "000000", "",
+			      "N320 S1111", "N320 S11121", "N3a0 T255",
+			      "C450 V100 R20 D1500 N320", "N320 T255 I1 Y0000 S11111 C4" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (qst_tcs2_parse_params(bad[i], &l) != QST_ERR_DATA)
+			fail_msg("accepted \"%s\"", bad[i]);
+	char b[QST_TCS2_LINE_MAX];
+	assert_int_equal(qst_tcs2_format_params_header(b, sizeof(b), 320, 0x15),
+			 25);
+	assert_string_equal(b, "N320 T255 I1 Y0000 S10101");
+	assert_true(qst_tcs2_format_params_zone(b, sizeof(b), 450, 15, 100, 2500) > 0);
+	assert_string_equal(b, "C450 V15 R100 D2500");
+}
+
+static void test_parse_errors_and_buttons(void **state)
+{
+	(void)state;
+	int c[QST_TCS2_ERROR_FIELDS];
+	assert_int_equal(qst_tcs2_parse_errors("000000", c), QST_OK);
+	for (int i = 0; i < QST_TCS2_ERROR_FIELDS; i++)
+		assert_int_equal(c[i], 0);
+	assert_int_equal(qst_tcs2_parse_errors(" 200030 ", c), QST_OK);
+	assert_int_equal(c[0], 2);
+	assert_int_equal(c[4], 3);
+	assert_int_equal(c[5], 0);
+	const char *bad_q[] = { "00000", "0000000", "00a000", "00 000", "", "N320" };
+	for (size_t i = 0; i < sizeof(bad_q) / sizeof(bad_q[0]); i++)
+		assert_int_equal(qst_tcs2_parse_errors(bad_q[i], c), QST_ERR_DATA);
+	unsigned k;
+	assert_int_equal(qst_tcs2_parse_buttons("00", &k), QST_OK);
+	assert_int_equal(k, 0);
+	assert_int_equal(qst_tcs2_parse_buttons("10", &k), QST_OK);
+	assert_int_equal(k, 1); /* button 1 ("stim") only, devices.md §1.3 */
+	assert_int_equal(qst_tcs2_parse_buttons("01", &k), QST_OK);
+	assert_int_equal(k, 2);
+	assert_int_equal(qst_tcs2_parse_buttons(" 11", &k), QST_OK);
+	assert_int_equal(k, 3);
+	const char *bad_k[] = { "0", "000", "02", "1x", "", "TCS" };
+	for (size_t i = 0; i < sizeof(bad_k) / sizeof(bad_k[0]); i++)
+		assert_int_equal(qst_tcs2_parse_buttons(bad_k[i], &k), QST_ERR_DATA);
+}
+
+/* `Og`: an `E` line, whitespace (space or LF), the `K` characters. */
+static void test_parser_og_reply(void **state)
+{
+	(void)state;
+	static const char og[] = "\r320+321+322+323+324+325 10"
+				 "\r320+321+322+323+324+325\n01"
+				 "\r320+320+320+320+320+320\t 11\r";
+	const struct want w[] = {
+		{ QST_TCS2_ITEM_FRAME, NULL, { 320, 321, 322, 323, 324, 325 } },
+		{ QST_TCS2_ITEM_TEXT, "10", { 0 } },
+		{ QST_TCS2_ITEM_FRAME, NULL, { 320, 321, 322, 323, 324, 325 } },
+		{ QST_TCS2_ITEM_TEXT, "01", { 0 } },
+		{ QST_TCS2_ITEM_FRAME, NULL, { 320, 320, 320, 320, 320, 320 } },
+		{ QST_TCS2_ITEM_TEXT, " 11", { 0 } },
+	};
+	size_t len = sizeof(og) - 1;
+	struct got g;
+	for (size_t c = 1; c < len; c++) {
+		parse_with_cuts((const uint8_t *)og, len, &c, 1, &g);
+		check_items(&g, w, sizeof(w) / sizeof(w[0]));
+	}
+	struct qst_tcs2_parser p;
+	qst_tcs2_parser_init(&p);
+	memset(&g, 0, sizeof(g));
+	feed_chunk(&p, &g, (const uint8_t *)og, len);
+	assert_int_equal(p.noise_bytes, 0);
+}
+
+/* The driver over a pipe whose far end the test plays by transcript. */
+struct tx {
+	struct qst_transport *transport;
+	int far_fd;
+	struct qst_dev dev;
+	struct qst_event ev[256];
+	size_t n_ev;
+};
+
+static void tx_collect(const struct qst_event *ev, void *user)
+{
+	struct tx *x = user;
+	if (x->n_ev < 256)
+		x->ev[x->n_ev++] = *ev;
+}
+
+/* What the driver wrote since the last call, as one string. */
+static const char *tx_sent(struct tx *x)
+{
+	static char buf[512];
+	ssize_t n = recv(x->far_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/*
+ * Lines are CR-prefixed, so the last one ends only when the next begins
+ * (devices.md §1.2): a lone CR stands for whatever the device says next.
+ */
+static void tx_device_says(struct tx *x, const char *bytes, int64_t t)
+{
+	x->dev.driver->receive(&x->dev, (const uint8_t *)bytes, strlen(bytes), t);
+	x->dev.driver->receive(&x->dev, (const uint8_t *)"\r", 1, t);
+}
+
+static const char params_ok[] =
+	"\rN320 T255 I1 Y0000 S11111"
+	"\rC320 V10 R10 D1000\rC320 V10 R10 D1000\rC320 V10 R10 D1000"
+	"\rC320 V10 R10 D1000\rC320 V10 R10 D1000";
+static const char params_n300[] =
+	"\rN300 T255 I1 Y0000 S11111"
+	"\rC320 V10 R10 D1000\rC320 V10 R10 D1000\rC320 V10 R10 D1000"
+	"\rC320 V10 R10 D1000\rC320 V10 R10 D1000";
+
+static size_t tx_count(const struct tx *x, enum qst_event_type type)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < x->n_ev; i++)
+		n += x->ev[i].type == type;
+	return n;
+}
+
+static const struct qst_event *tx_last(const struct tx *x,
+				       enum qst_event_type type)
+{
+	for (size_t i = x->n_ev; i-- > 0;)
+		if (x->ev[i].type == type)
+			return &x->ev[i];
+	return NULL;
+}
+
+/* The fault's text holds want (f may be NULL: then it fails). */
+static void assert_fault_says(const struct qst_event *f, const char *want)
+{
+	if (!f)
+		fail_msg("no fault, expected \"%s\"", want);
+	else if (!strstr(f->u.text, want))
+		fail_msg("fault \"%s\", expected \"%s\"", f->u.text, want);
+}
+
+static int tx_setup(void **state)
+{
+	struct tx *x = calloc(1, sizeof(*x));
+	assert_non_null(x);
+	assert_int_equal(qst_transport_pipe_open("tcs2-tx", &x->transport,
+						 &x->far_fd), QST_OK);
+	x->dev.driver = qst_driver_find("tcs2");
+	x->dev.transport = x->transport;
+	x->dev.sink.fn = tx_collect;
+	x->dev.sink.user = x;
+	assert_int_equal(x->dev.driver->open(&x->dev), QST_OK);
+	/* open asks `P` after `H`, `?`, `E` (nothing set yet to compare) */
+	assert_string_equal(tx_sent(x), "H?EP");
+	tx_device_says(x, "\rFirmware: 012 Jun 20 2022 11:07:51"
+			  "\r320+320+320+320+320+320", 0);
+	tx_device_says(x, params_ok, 0);
+	assert_true(x->dev.driver->ready(&x->dev));
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 0);
+	x->n_ev = 0;
+	*state = x;
+	return 0;
+}
+
+static int tx_teardown(void **state)
+{
+	struct tx *x = *state;
+	x->dev.driver->close(&x->dev);
+	qst_transport_close(x->transport);
+	free(x);
+	return 0;
+}
+
+/* A read-back that disagrees twice in a row is a fault naming both values. */
+static void test_readback_mismatch_is_fault(void **state)
+{
+	struct tx *x = *state;
+	const struct qst_thermal_ops *th = qst_dev_thermal(&x->dev);
+	assert_int_equal(th->set_neutral(&x->dev, 32.0), QST_OK);
+	assert_string_equal(tx_sent(x), "N320P");
+	tx_device_says(x, params_n300, SEC);
+	/* asked again, no fault yet: one garbled line must not end a session */
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 0);
+	assert_string_equal(tx_sent(x), "P");
+	tx_device_says(x, params_n300, 2 * SEC);
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 1);
+	const struct qst_event *f = tx_last(x, QST_EV_DEVICE_FAULT);
+	assert_fault_says(f, "neutral is 30.0 °C, set 32.0 °C");
+	assert_int_equal(f ? f->t_ns : -1, 2 * SEC);
+	assert_string_equal(tx_sent(x), "");
+}
+
+static void test_readback_garbled_once_is_no_fault(void **state)
+{
+	struct tx *x = *state;
+	const struct qst_thermal_ops *th = qst_dev_thermal(&x->dev);
+	assert_int_equal(th->set_neutral(&x->dev, 32.0), QST_OK);
+	assert_string_equal(tx_sent(x), "N320P");
+	tx_device_says(x, params_n300, SEC);
+	assert_string_equal(tx_sent(x), "P");
+	tx_device_says(x, params_ok, SEC);
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 0);
+	assert_string_equal(tx_sent(x), "");
+	/* the next disagreement is asked again too, not a fault at once */
+	assert_int_equal(qst_tcs2_verify(&x->dev), QST_OK);
+	assert_string_equal(tx_sent(x), "P");
+	tx_device_says(x, params_n300, SEC);
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 0);
+	assert_string_equal(tx_sent(x), "P");
+}
+
+/* Ramp values are checked at the next poll, not on the ramp's path. */
+static void test_ramp_verified_at_poll(void **state)
+{
+	struct tx *x = *state;
+	const struct qst_thermal_ops *th = qst_dev_thermal(&x->dev);
+	assert_int_equal(x->dev.driver->poll(&x->dev, 0), SEC);
+	assert_string_equal(tx_sent(x), "Q");
+	tx_device_says(x, "\r000000", 0);
+	assert_int_equal(th->ramp(&x->dev, 40.0, 1.0, 0.0, 2.0), QST_OK);
+	const char *ramp = tx_sent(x);
+	/* D = 8 s rise from the 32.0 °C readback, no hold */
+	assert_string_equal(ramp, "C0400V00010R00020D008000L");
+	assert_null(strchr(ramp, 'P'));
+	/* between checks poll sends nothing */
+	x->dev.driver->poll(&x->dev, 3 * SEC);
+	assert_string_equal(tx_sent(x), "");
+	x->dev.driver->poll(&x->dev, 5 * SEC);
+	assert_string_equal(tx_sent(x), "QP");
+	/* the device shows zone 4 at 1.5 °C/s instead of 1.0: twice = fault */
+	static const char reply[] =
+		"\rN320 T255 I1 Y0000 S11111"
+		"\rC400 V10 R20 D8000\rC400 V10 R20 D8000\rC400 V10 R20 D8000"
+		"\rC400 V15 R20 D8000\rC400 V10 R20 D8000";
+	tx_device_says(x, "\r000000", 5 * SEC);
+	tx_device_says(x, reply, 5 * SEC);
+	assert_string_equal(tx_sent(x), "P");
+	tx_device_says(x, reply, 5 * SEC);
+	assert_fault_says(tx_last(x, QST_EV_DEVICE_FAULT),
+			  "zone 4 rise rate is 1.5 °C/s, set 1.0 °C/s");
+}
+
+/* `Q`: a non-OK state is asked again, then one fault naming it. */
+static void test_error_state_is_fault(void **state)
+{
+	struct tx *x = *state;
+	x->dev.driver->poll(&x->dev, 0);
+	assert_string_equal(tx_sent(x), "Q");
+	tx_device_says(x, "\r000300", 10 * MS);
+	assert_string_equal(tx_sent(x), "Q");
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 0);
+	tx_device_says(x, "\r000300", 20 * MS);
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 1);
+	assert_fault_says(tx_last(x, QST_EV_DEVICE_FAULT),
+			  "TCS II error state Q=000300: zone 3 error 3");
+	/* the same state at the next check is not a new fault */
+	x->dev.driver->poll(&x->dev, 5 * SEC);
+	assert_string_equal(tx_sent(x), "Q");
+	tx_device_says(x, "\r000300", 5 * SEC);
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 1);
+	assert_string_equal(tx_sent(x), "");
+	/* cleared, then a different one */
+	tx_device_says(x, "\r000000", 6 * SEC);
+	tx_device_says(x, "\r200000", 7 * SEC);
+	assert_string_equal(tx_sent(x), "Q");
+	tx_device_says(x, "\r200000", 7 * SEC);
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 2);
+	assert_fault_says(tx_last(x, QST_EV_DEVICE_FAULT),
+			  "TCS II error state Q=200000: neutral error 2");
+	/* a different non-OK answer in between starts over: no fault */
+	tx_device_says(x, "\r000000", 8 * SEC);
+	tx_device_says(x, "\r010000", 8 * SEC);
+	tx_device_says(x, "\r001000", 8 * SEC);
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 2);
+}
+
+static void test_buttons_from_k(void **state)
+{
+	struct tx *x = *state;
+	assert_int_equal(qst_tcs2_set_button_poll(&x->dev, 50), QST_OK);
+	assert_int_equal(x->dev.driver->poll(&x->dev, 0), 50 * MS);
+	assert_string_equal(tx_sent(x), "QK");
+	tx_device_says(x, "\r000000\r00", 5 * MS);
+	assert_int_equal(tx_count(x, QST_EV_BUTTON), 0);
+	x->dev.driver->poll(&x->dev, 50 * MS);
+	assert_string_equal(tx_sent(x), "K");
+	tx_device_says(x, "\r10", 55 * MS);
+	x->dev.driver->poll(&x->dev, 100 * MS);
+	tx_device_says(x, "\r11", 105 * MS);
+	tx_device_says(x, "\r01", 155 * MS);
+	/* `Og` carries the same state after its temperature line */
+	tx_device_says(x, "\r320+320+320+320+320+320 00", 205 * MS);
+	const int want_key[] = { 1, 2, 1, 2 };
+	const bool want_pressed[] = { true, true, false, false };
+	const int64_t want_t[] = { 55 * MS, 105 * MS, 155 * MS, 205 * MS };
+	size_t k = 0;
+	for (size_t i = 0; i < x->n_ev; i++) {
+		if (x->ev[i].type != QST_EV_BUTTON)
+			continue;
+		assert_true(k < 4);
+		assert_int_equal(x->ev[i].u.button.key, want_key[k]);
+		assert_int_equal(x->ev[i].u.button.pressed, want_pressed[k]);
+		assert_int_equal(x->ev[i].u.button.device_rt_ms, -1);
+		assert_int_equal(x->ev[i].t_ns, want_t[k]);
+		k++;
+	}
+	assert_int_equal(k, 4);
+	tx_sent(x);
+	assert_int_equal(qst_tcs2_set_button_poll(&x->dev, 0), QST_OK);
+	x->dev.driver->poll(&x->dev, 300 * MS);
+	assert_string_equal(tx_sent(x), "");
+	assert_int_equal(qst_tcs2_set_button_poll(&x->dev, -1), QST_ERR_ARG);
+}
+
+static void test_zones_targets_quiet(void **state)
+{
+	struct tx *x = *state;
+	assert_int_equal(qst_tcs2_set_zones(&x->dev, 0x15), QST_OK);
+	assert_string_equal(tx_sent(x), "S10101P");
+	/* a `P` is out: the next one waits for its reply */
+	assert_int_equal(qst_tcs2_set_zone_target(&x->dev, 3, 45.0), QST_OK);
+	assert_string_equal(tx_sent(x), "C3450");
+	tx_device_says(x, "\rN320 T255 I1 Y0000 S10101"
+			  "\rC320 V10 R10 D1000\rC320 V10 R10 D1000\rC320 V10 R10 D1000"
+			  "\rC320 V10 R10 D1000\rC320 V10 R10 D1000", SEC);
+	assert_string_equal(tx_sent(x), "P");
+	tx_device_says(x, "\rN320 T255 I1 Y0000 S10101"
+			  "\rC320 V10 R10 D1000\rC320 V10 R10 D1000\rC450 V10 R10 D1000"
+			  "\rC320 V10 R10 D1000\rC320 V10 R10 D1000", SEC);
+	assert_int_equal(tx_count(x, QST_EV_DEVICE_FAULT), 0);
+	/* the mask shown wrong twice is a fault */
+	assert_int_equal(qst_tcs2_verify(&x->dev), QST_OK);
+	assert_string_equal(tx_sent(x), "P");
+	for (int i = 0; i < 2; i++)
+		tx_device_says(x, "\rN320 T255 I1 Y0000 S11111"
+				  "\rC320 V10 R10 D1000\rC320 V10 R10 D1000"
+				  "\rC450 V10 R10 D1000\rC320 V10 R10 D1000"
+				  "\rC320 V10 R10 D1000", 2 * SEC);
+	assert_fault_says(tx_last(x, QST_EV_DEVICE_FAULT),
+			  "TCS II read-back: zones enabled S11111, set S10101");
+	tx_sent(x);
+	assert_int_equal(qst_tcs2_set_zone_target(&x->dev, 0, 30.0), QST_OK);
+	assert_string_equal(tx_sent(x), "C0300P");
+	assert_int_equal(qst_tcs2_set_quiet(&x->dev, true), QST_OK);
+	assert_string_equal(tx_sent(x), "F");
+	assert_int_equal(qst_tcs2_set_quiet(&x->dev, false), QST_OK);
+	assert_string_equal(tx_sent(x), "OaOb");
+	/* refusals send nothing */
+	assert_int_equal(qst_tcs2_set_zones(&x->dev, 0x20), QST_ERR_ARG);
+	assert_int_equal(qst_tcs2_set_zone_target(&x->dev, 6, 40.0), QST_ERR_ARG);
+	assert_int_equal(qst_tcs2_set_zone_target(&x->dev, 1, 60.1), QST_ERR_ARG);
+	assert_int_equal(qst_tcs2_set_zone_target(&x->dev, -1, 40.0), QST_ERR_ARG);
+	assert_string_equal(tx_sent(x), "");
+	/* not a tcs2 device */
+	struct qst_dev other = { .driver = qst_driver_find("xid") };
+	assert_int_equal(qst_tcs2_set_quiet(&other, true), QST_ERR_STATE);
+}
+
+/* ------------------------------------ the same against the simulator */
+
+/* As rig_run_until, with the driver's poll() called when due. */
+static void rig_run_polled(struct rig *r, int64_t end, int64_t *poll_due)
+{
+	while (r->now < end) {
+		if (r->now >= *poll_due)
+			*poll_due = r->dev.driver->poll(&r->dev, r->now);
+		int64_t t = qst_tcs2_sim_next_due(r->sim);
+		if (t <= r->now)
+			t = r->now + 1000;
+		t = t < *poll_due ? t : *poll_due;
+		if (t > end)
+			t = end;
+		rig_pump(r, t);
+	}
+}
+
+static size_t rig_count(const struct rig *r, enum qst_event_type type)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_ev; i++)
+		n += r->ev[i].type == type;
+	return n;
+}
+
+/* Setters, a ramp and the polled checks against the simulator: no fault. */
+static void test_sim_readback_agrees(void **state)
+{
+	struct rig *r = *state;
+	rig_open(r);
+	int64_t due = 0;
+	assert_int_equal(qst_tcs2_set_zones(&r->dev, 0x1b), QST_OK);
+	assert_int_equal(qst_tcs2_set_zone_target(&r->dev, 2, 41.0), QST_OK);
+	rig_run_polled(r, 2 * SEC, &due);
+	assert_int_equal(thermal(r)->ramp(&r->dev, 40.0, 2.0, 1.0, 2.0), QST_OK);
+	rig_run_polled(r, 20 * SEC, &due);
+	assert_int_equal(rig_count(r, QST_EV_DEVICE_FAULT), 0);
+	/* the `P` replies were read: header lines came back */
+	size_t headers = 0;
+	for (size_t i = 0; i < r->n_ev; i++)
+		headers += r->ev[i].type == QST_EV_DEVICE_TEXT &&
+			   strncmp(r->ev[i].u.text, "N320 ", 5) == 0;
+	assert_true(headers >= 3);
+	assert_false(qst_tcs2_sim_stimulating(r->sim));
+}
+
+static void test_sim_error_state(void **state)
+{
+	struct rig *r = *state;
+	rig_open(r);
+	int64_t due = 0;
+	rig_run_polled(r, 6 * SEC, &due);
+	assert_int_equal(rig_count(r, QST_EV_DEVICE_FAULT), 0);
+	assert_int_equal(qst_tcs2_sim_set_error(r->sim, 4, 5), QST_OK);
+	assert_int_equal(qst_tcs2_sim_set_error(r->sim, 6, 1), QST_ERR_ARG);
+	/* `Q` at 10 s, its line ends with the next (1 Hz) line, asked again */
+	rig_run_polled(r, 14 * SEC, &due);
+	assert_int_equal(rig_count(r, QST_EV_DEVICE_FAULT), 1);
+	for (size_t i = 0; i < r->n_ev; i++)
+		if (r->ev[i].type == QST_EV_DEVICE_FAULT)
+			assert_string_equal(r->ev[i].u.text,
+					    "TCS II error state Q=000050: zone 4 error 5");
+}
+
+static void test_sim_button_press(void **state)
+{
+	struct rig *r = *state;
+	rig_open(r);
+	int64_t due = 0;
+	assert_int_equal(qst_tcs2_set_button_poll(&r->dev, 20), QST_OK);
+	assert_int_equal(qst_tcs2_sim_press_button(r->sim, 500 * MS, 2), QST_OK);
+	assert_int_equal(qst_tcs2_sim_press_button(r->sim, 1000 * MS, 1), QST_OK);
+	assert_int_equal(qst_tcs2_sim_press_button(r->sim, 0, 3), QST_ERR_ARG);
+	rig_run_polled(r, 2 * SEC, &due);
+	const int want_key[] = { 2, 2, 1, 1 };
+	const bool want_pressed[] = { true, false, true, false };
+	const int64_t want_t[] = { 500 * MS, 650 * MS, 1000 * MS, 1150 * MS };
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_ev; i++) {
+		const struct qst_event *e = &r->ev[i];
+		if (e->type != QST_EV_BUTTON)
+			continue;
+		assert_true(k < 4);
+		assert_int_equal(e->u.button.key, want_key[k]);
+		assert_int_equal(e->u.button.pressed, want_pressed[k]);
+		/*
+		 * seen at the first `K` after the change, and its reply line
+		 * ends when the next line begins (the next `K`'s): 40 ms
+		 */
+		assert_in_range(e->t_ns, want_t[k], want_t[k] + 40 * MS);
+		k++;
+	}
+	assert_int_equal(k, 4);
+}
+
 int main(void)
 {
 	qst_log_init_from_env();
@@ -680,6 +1166,27 @@ int main(void)
 		cmocka_unit_test(test_parser_every_split),
 		cmocka_unit_test(test_parser_random_chunks_and_merged),
 		cmocka_unit_test(test_parser_garbage),
+		cmocka_unit_test(test_parse_params),
+		cmocka_unit_test(test_parse_errors_and_buttons),
+		cmocka_unit_test(test_parser_og_reply),
+		cmocka_unit_test_setup_teardown(test_readback_mismatch_is_fault,
+						tx_setup, tx_teardown),
+		cmocka_unit_test_setup_teardown(test_readback_garbled_once_is_no_fault,
+						tx_setup, tx_teardown),
+		cmocka_unit_test_setup_teardown(test_ramp_verified_at_poll,
+						tx_setup, tx_teardown),
+		cmocka_unit_test_setup_teardown(test_error_state_is_fault,
+						tx_setup, tx_teardown),
+		cmocka_unit_test_setup_teardown(test_buttons_from_k, tx_setup,
+						tx_teardown),
+		cmocka_unit_test_setup_teardown(test_zones_targets_quiet,
+						tx_setup, tx_teardown),
+		cmocka_unit_test_setup_teardown(test_sim_readback_agrees,
+						rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_sim_error_state, rig_setup,
+						rig_teardown),
+		cmocka_unit_test_setup_teardown(test_sim_button_press, rig_setup,
+						rig_teardown),
 		cmocka_unit_test_setup_teardown(test_open_identifies, rig_setup,
 						rig_teardown),
 		cmocka_unit_test_setup_teardown(test_ramp_before_readback_refused,
