@@ -36,10 +36,7 @@
 #define MAX_ATTR_STR 4096
 
 
-static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+int qst_session_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -159,28 +156,28 @@ static int open_session_as(const char *file, const char *path,
 	*out = -1;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	if (access(file, F_OK) != 0)
-		return set_err(errbuf, errlen, QST_ERR_NOTFOUND, "%s: %s", path,
+		return qst_session_err(errbuf, errlen, QST_ERR_NOTFOUND, "%s: %s", path,
 			       strerror(errno));
 	if (H5Fis_hdf5(file) <= 0)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: not an HDF5 file", path);
 	hid_t f = H5Fopen(file, flags, H5P_DEFAULT);
 	if (f < 0)
-		return set_err(errbuf, errlen, QST_ERR_HDF5,
+		return qst_session_err(errbuf, errlen, QST_ERR_HDF5,
 			       "%s: cannot open the HDF5 file%s (still being "
 			       "recorded, or no permission?)", path,
 			       flags == H5F_ACC_RDWR ? " for writing" : "");
 	int rc = QST_OK;
 	if (!read_attr_str(f, "schema_name", name, sizeof(name)) ||
 	    strcmp(name, SCHEMA_NAME) != 0)
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: not a qst session file (root attribute "
 			     "schema_name is '%s', expected '%s')", path, name,
 			     SCHEMA_NAME);
 	else if (!read_attr_str(f, "schema_version", version,
 				sizeof(version)) ||
 		 schema_major(version) != SCHEMA_MAJOR)
-		rc = set_err(errbuf, errlen, QST_ERR_UNSUPPORTED,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_UNSUPPORTED,
 			     "%s: schema_version '%s' is not supported (this "
 			     "qst reads %d.x)", path, version, SCHEMA_MAJOR);
 	if (rc) {
@@ -210,11 +207,11 @@ static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
 	const char *missing = NULL;
 
 	if (H5Lexists(f, "metadata", H5P_DEFAULT) <= 0)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: missing group /metadata", path);
 	hid_t g = H5Gopen2(f, "metadata", H5P_DEFAULT);
 	if (g < 0)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: /metadata is not a group", path);
 	if (!read_attr_str(g, "subject_id", d->subject_id,
 			   sizeof(d->subject_id)))
@@ -234,14 +231,14 @@ static int load_metadata(hid_t f, const char *path, struct qst_session_data *d,
 		missing = "session_start_utc";
 	H5Gclose(g);
 	if (missing)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: attribute /metadata/%s is missing or not "
 			       "a single value of the right type", path,
 			       missing);
 	d->subject.sex = sex[0];
 	/* Banding casts the age to int: refuse what no subject can be. */
 	if (!(d->subject.age_years >= 0.0 && d->subject.age_years <= 150.0))
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: /metadata/age_years is %g, not an age in "
 			       "years", path, d->subject.age_years);
 	return QST_OK;
@@ -253,7 +250,7 @@ static int read_column(hid_t g, const char *path, const char *name,
 		       size_t errlen)
 {
 	if (H5Lexists(g, name, H5P_DEFAULT) <= 0)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: missing dataset /trials/%s", path, name);
 	hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
 	hid_t sp = H5Dget_space(ds), ft = H5Dget_type(ds);
@@ -263,19 +260,19 @@ static int read_column(hid_t g, const char *path, const char *name,
 	int rc = QST_OK;
 
 	if (ds < 0) {
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: /trials/%s is not a dataset", path, name);
 	} else if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: /trials/%s is not a numeric column", path,
 			     name);
 	} else if (rows > MAX_TRIAL_ROWS) {
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: /trials/%s claims %lld rows (a session has "
 			     "at most %lld)", path, name, (long long)rows,
 			     (long long)MAX_TRIAL_ROWS);
 	} else if (rows < 0 || (*n >= 0 && rows != *n)) {
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: /trials/%s is not a 1-D column of the same "
 			     "length as the others", path, name);
 	} else {
@@ -285,7 +282,7 @@ static int read_column(hid_t g, const char *path, const char *name,
 			rc = QST_ERR_NOMEM;
 		else if (rows > 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL,
 					     H5P_DEFAULT, *out) < 0)
-			rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 				     "%s: cannot read /trials/%s", path, name);
 	}
 	H5Tclose(ft);
@@ -307,11 +304,11 @@ static int load_trials(hid_t f, const char *path, struct qst_session_data *d,
 	int rc = QST_OK;
 
 	if (H5Lexists(f, "trials", H5P_DEFAULT) <= 0)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: missing group /trials", path);
 	hid_t g = H5Gopen2(f, "trials", H5P_DEFAULT);
 	if (g < 0)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: /trials is not a group", path);
 	for (int c = 0; c < NCOL && rc == QST_OK; c++) {
 		hid_t mt = (c == VAL || c == BASE) ? H5T_NATIVE_DOUBLE
@@ -330,7 +327,7 @@ static int load_trials(hid_t f, const char *path, struct qst_session_data *d,
 		int test = ((int *)col[TEST])[i];
 		/* Every test name lookup indexes by this code. */
 		if (test < 0 || test >= QST_PARAM_COUNT) {
-			rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 				     "%s: /trials/test row %lld is %d, not a "
 				     "DFNS test code (0..%d)", path,
 				     (long long)i, test, QST_PARAM_COUNT - 1);
@@ -368,7 +365,7 @@ static int load_child(void *ctx, void **blob, size_t *len, char *errbuf,
 	size_t tlen = d.n_trials * sizeof(*d.trials);
 	char *b = rc ? NULL : malloc(sizeof(d) + tlen);
 	if (rc == QST_OK && !b)
-		rc = set_err(errbuf, errlen, QST_ERR_NOMEM,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_NOMEM,
 			     "%s: out of memory for %zu trials", path,
 			     d.n_trials);
 	if (b) {
@@ -390,7 +387,7 @@ int qst_session_load(const char *path, struct qst_session_data **out,
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!path || !out)
-		return set_err(errbuf, errlen, QST_ERR_ARG,
+		return qst_session_err(errbuf, errlen, QST_ERR_ARG,
 			       "session_load: missing path or result");
 	*out = NULL;
 	int rc = qst_run_isolated(path, load_child, (void *)path, &blob, &len,
@@ -399,7 +396,7 @@ int qst_session_load(const char *path, struct qst_session_data **out,
 	if (rc == QST_OK && !d)
 		rc = QST_ERR_NOMEM;
 	if (rc == QST_OK && len < sizeof(*d))
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: the reader sent a short answer", path);
 	if (rc == QST_OK) {
 		memcpy(d, blob, sizeof(*d));
@@ -407,7 +404,7 @@ int qst_session_load(const char *path, struct qst_session_data **out,
 		d->trials = calloc(d->n_trials + 1, sizeof(*d->trials));
 		if (len != sizeof(*d) + tlen || !d->trials) {
 			free(d->trials);
-			rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 				     "%s: the reader sent a short answer", path);
 		} else {
 			memcpy(d->trials, (char *)blob + sizeof(*d), tlen);
@@ -777,7 +774,7 @@ static int write_child(void *ctx, void **blob, size_t *len, char *errbuf,
 	errno = 0;
 	if (H5Lexists(f, "analysis", H5P_DEFAULT) > 0 &&
 	    H5Ldelete(f, "analysis", H5P_DEFAULT) < 0)
-		rc = set_err(errbuf, errlen, QST_ERR_HDF5,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_HDF5,
 			     "%s: cannot delete the old /analysis", path);
 	hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
 	H5Pset_obj_track_times(gcpl, 0);
@@ -789,14 +786,14 @@ static int write_child(void *ctx, void **blob, size_t *len, char *errbuf,
 		if (g < 0 || !write_columns(g, &cols) ||
 		    !write_group_attrs(g, w->ref) || !write_lg_attrs(g, w->res) ||
 		    (w->n_rows > 0 && !write_indices(g, w->rows, w->n_rows)))
-			rc = set_err(errbuf, errlen, QST_ERR_IO,
+			rc = qst_session_err(errbuf, errlen, QST_ERR_IO,
 				     "%s: cannot write /analysis: %s", path,
 				     errno ? strerror(errno) : "HDF5 error");
 	}
 	if (g >= 0)
 		H5Gclose(g);
 	if (H5Fclose(f) < 0 && rc == QST_OK)
-		rc = set_err(errbuf, errlen, QST_ERR_IO,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_IO,
 			     "%s: cannot close after writing /analysis", path);
 	return rc;
 }
@@ -821,13 +818,13 @@ static int copy_beside(const char *path, char **tmp, char *errbuf,
 		 basename(bcopy));
 	in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in < 0 || fstat(in, &st) < 0) {
-		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: %s", path,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_IO, "%s: %s", path,
 			     strerror(errno));
 		goto done;
 	}
 	out = mkstemp(t);  /* O_EXCL, mode 0600 */
 	if (out < 0) {
-		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot create a "
+		rc = qst_session_err(errbuf, errlen, QST_ERR_IO, "%s: cannot create a "
 			     "file beside it: %s", path, strerror(errno));
 		goto done;
 	}
@@ -839,13 +836,13 @@ static int copy_beside(const char *path, char **tmp, char *errbuf,
 		if (write(out, buf, (size_t)r) != r)
 			break;
 	if (r != 0 || fchmod(out, st.st_mode & 0777) < 0)
-		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot copy: %s",
+		rc = qst_session_err(errbuf, errlen, QST_ERR_IO, "%s: cannot copy: %s",
 			     path, strerror(errno));
 done:
 	if (in >= 0)
 		close(in);
 	if (out >= 0 && close(out) < 0 && rc == QST_OK)
-		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot copy: %s",
+		rc = qst_session_err(errbuf, errlen, QST_ERR_IO, "%s: cannot copy: %s",
 			     path, strerror(errno));
 	if (rc && *tmp) {
 		unlink(*tmp);
@@ -893,7 +890,7 @@ int qst_session_write_analysis_indices(
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!path || !res || (n_rows && !rows))
-		return set_err(errbuf, errlen, QST_ERR_ARG,
+		return qst_session_err(errbuf, errlen, QST_ERR_ARG,
 			       "write_analysis: missing path or results");
 	int rc = copy_beside(path, &tmp, errbuf, errlen);
 	if (rc)
@@ -903,10 +900,10 @@ int qst_session_write_analysis_indices(
 			      errlen);
 	free(blob);
 	if (rc == QST_OK && sync_file(tmp) != QST_OK)
-		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot sync the "
+		rc = qst_session_err(errbuf, errlen, QST_ERR_IO, "%s: cannot sync the "
 			     "new file: %s", path, strerror(errno));
 	if (rc == QST_OK && rename(tmp, path) < 0)
-		rc = set_err(errbuf, errlen, QST_ERR_IO, "%s: cannot replace "
+		rc = qst_session_err(errbuf, errlen, QST_ERR_IO, "%s: cannot replace "
 			     "it: %s", path, strerror(errno));
 	if (rc)
 		unlink(tmp);
@@ -922,7 +919,7 @@ static int read_analysis_column(hid_t g, const char *path, const char *name,
 				size_t errlen)
 {
 	if (H5Lexists(g, name, H5P_DEFAULT) <= 0)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: missing dataset /analysis/%s (rerun qst "
 			       "analyze)", path, name);
 	hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
@@ -933,16 +930,16 @@ static int read_analysis_column(hid_t g, const char *path, const char *name,
 
 	if (H5Sget_simple_extent_ndims(sp) != 1 ||
 	    H5Sget_simple_extent_npoints(sp) != QST_PARAM_COUNT)
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: /analysis/%s must have %d rows, one per DFNS "
 			     "parameter", path, name, QST_PARAM_COUNT);
 	else if (want_str ? (cls != H5T_STRING || H5Tis_variable_str(ft) <= 0)
 			  : (cls != H5T_INTEGER && cls != H5T_FLOAT))
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: /analysis/%s is not a %s column", path, name,
 			     want_str ? "variable-length string" : "numeric");
 	else if (H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: cannot read /analysis/%s", path, name);
 	H5Tclose(ft);
 	H5Sclose(sp);
@@ -1015,12 +1012,12 @@ static int read_analysis_rows(hid_t g, const char *path,
 		/* Rows are in DFNS order by schema; refuse anything else
 		 * rather than silently mislabel a parameter. */
 		if (in.code[i] != i || strcmp(in.name[i], want) != 0)
-			return set_err(errbuf, errlen, QST_ERR_DATA,
+			return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 				       "%s: /analysis row %d is '%s' (code %d), "
 				       "expected %s", path, i, in.name[i],
 				       (int)in.code[i], want);
 		if (in.n[i] < 0 || in.abnormal[i] < -1 || in.abnormal[i] > 1)
-			return set_err(errbuf, errlen, QST_ERR_DATA,
+			return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 				       "%s: /analysis row %d (%s) has n %d and "
 				       "abnormal %d; expected n >= 0 and "
 				       "abnormal -1, 0 or +1", path, i, want,
@@ -1104,13 +1101,13 @@ int qst_session_load_analysis(const char *path,
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!path || !out)
-		return set_err(errbuf, errlen, QST_ERR_ARG,
+		return qst_session_err(errbuf, errlen, QST_ERR_ARG,
 			       "load_analysis: missing path or result");
 	memset(out, 0, sizeof(*out) * QST_PARAM_COUNT);
 	int rc = qst_run_isolated(path, load_analysis_child, (void *)path,
 				  &blob, &len, errbuf, errlen);
 	if (rc == QST_OK && len != sizeof(struct analysis_blob))
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: the reader sent a short answer", path);
 	if (rc == QST_OK) {
 		const struct analysis_blob *b = blob;
@@ -1133,14 +1130,14 @@ static int load_analysis_direct(const char *path,
 		return rc;
 	if (H5Lexists(f, "analysis", H5P_DEFAULT) <= 0) {
 		H5Fclose(f);
-		return set_err(errbuf, errlen, QST_ERR_NOTFOUND,
+		return qst_session_err(errbuf, errlen, QST_ERR_NOTFOUND,
 			       "%s: no /analysis in this file; run `qst "
 			       "analyze %s` first", path, path);
 	}
 	hid_t g = H5Gopen2(f, "analysis", H5P_DEFAULT);
 	if (g < 0) {
 		H5Fclose(f);
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: /analysis is not a group", path);
 	}
 	rc = read_analysis_rows(g, path, out, errbuf, errlen);

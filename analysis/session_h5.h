@@ -17,4 +17,11 @@
 int qst_session_open_ro(const char *path, hid_t *out, char *errbuf,
 			size_t errlen);
 
+/*
+ * A reader's error: the message (quoting strings from the file, so made
+ * printable) into errbuf and the log; returns rc.
+ */
+int qst_session_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

@@ -29,24 +29,6 @@
 #define MAX_RATING_SAMPLES ((size_t)1 << 21)
 #define MAX_TEMP_SAMPLES ((size_t)1 << 20)
 
-static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int set_err(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	qst_text_sanitize(msg, false);
-	if (errbuf && errlen)
-		snprintf(errbuf, errlen, "%s", msg);
-	qst_err("%s", msg);
-	return rc;
-}
-
 static hid_t vlen_str(void)
 {
 	hid_t t = H5Tcopy(H5T_C_S1);
@@ -71,12 +53,12 @@ static int read_col(struct table *tb, const char *col, hid_t mtype,
 {
 	*out = NULL;
 	if (H5Lexists(tb->g, col, H5P_DEFAULT) <= 0)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: missing dataset %s/%s", tb->path, tb->name,
 			       col);
 	hid_t ds = H5Dopen2(tb->g, col, H5P_DEFAULT);
 	if (ds < 0)
-		return set_err(errbuf, errlen, QST_ERR_DATA,
+		return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			       "%s: %s/%s is not a dataset", tb->path,
 			       tb->name, col);
 	hid_t sp = H5Dget_space(ds), ft = H5Dget_type(ds);
@@ -88,12 +70,12 @@ static int read_col(struct table *tb, const char *col, hid_t mtype,
 	int rc = QST_OK;
 
 	if (!type_ok)
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: %s/%s is not a %s column", tb->path, tb->name,
 			     col, want_str ? "variable-length string" : "numeric");
 	else if (rows < 0 || rows > MAX_STREAM_ROWS ||
 		 (tb->rows >= 0 && rows != tb->rows))
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: %s/%s is not a 1-D column of the same length "
 			     "as the others", tb->path, tb->name, col);
 	if (rc == QST_OK) {
@@ -104,7 +86,7 @@ static int read_col(struct table *tb, const char *col, hid_t mtype,
 			rc = QST_ERR_NOMEM;
 		else if (rows > 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL,
 					     H5P_DEFAULT, *out) < 0)
-			rc = set_err(errbuf, errlen, QST_ERR_DATA,
+			rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 				     "%s: cannot read %s/%s", tb->path,
 				     tb->name, col);
 	}
@@ -122,7 +104,7 @@ static int open_table(hid_t f, const char *path, const char *name,
 	if (H5Lexists(f, name + 1, H5P_DEFAULT) <= 0)
 		return QST_OK;
 	tb->g = H5Gopen2(f, name + 1, H5P_DEFAULT);
-	return tb->g < 0 ? set_err(errbuf, errlen, QST_ERR_DATA,
+	return tb->g < 0 ? qst_session_err(errbuf, errlen, QST_ERR_DATA,
 				   "%s: %s is not a group", path, name)
 			 : QST_OK;
 }
@@ -147,7 +129,7 @@ static int load_codes(hid_t f, const char *path, struct qst_pd_codes *c,
 	char **names = NULL;
 	int rc = open_table(f, path, "/lookup", &tb, errbuf, errlen);
 	if (rc == QST_OK && tb.g < 0)
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: missing group /lookup", path);
 	hid_t mt = vlen_str();
 	if (rc == QST_OK)
@@ -222,7 +204,7 @@ static int keep_events(struct qst_streams *s, const struct event_cols *c,
 		if (!wanted_code(&s->codes, c->code[i]))
 			continue;
 		if (s->n_events == MAX_KEPT_EVENTS)
-			return set_err(errbuf, errlen, QST_ERR_DATA,
+			return qst_session_err(errbuf, errlen, QST_ERR_DATA,
 				       "%s: /events holds more than %zu "
 				       "train, pulse, rating, mark and "
 				       "condition events", path,
@@ -248,7 +230,7 @@ static int load_events(hid_t f, const char *path, struct qst_streams *s,
 	struct event_cols c = { 0 };
 	int rc = open_table(f, path, "/events", &tb, errbuf, errlen);
 	if (rc == QST_OK && tb.g < 0)
-		rc = set_err(errbuf, errlen, QST_ERR_DATA,
+		rc = qst_session_err(errbuf, errlen, QST_ERR_DATA,
 			     "%s: missing group /events", path);
 	hid_t mt = vlen_str();
 	if (rc == QST_OK)
@@ -415,7 +397,7 @@ int qst_streams_load(const char *path, struct qst_streams **out,
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!path || !out)
-		return set_err(errbuf, errlen, QST_ERR_ARG,
+		return qst_session_err(errbuf, errlen, QST_ERR_ARG,
 			       "streams_load: missing path or result");
 	*out = NULL;
 	int rc = qst_run_isolated(path, load_child, (void *)path, &blob, &len,
@@ -426,7 +408,7 @@ int qst_streams_load(const char *path, struct qst_streams **out,
 	if (rc == QST_OK) {
 		rc = unpack(blob, len, s);
 		if (rc == QST_ERR_DATA)
-			set_err(errbuf, errlen, rc,
+			qst_session_err(errbuf, errlen, rc,
 				"%s: the reader sent a short answer", path);
 	}
 	free(blob);

@@ -66,36 +66,39 @@ static int cmp_i64(const void *a, const void *b)
  * just after that instant are read in the same pass. */
 #define MISSING INT64_MIN
 
-/* p50/p99/max in µs of the latencies that were measured. */
-static void print_stats(const char *what, const int64_t *lat, int n)
+/* The measured latencies, sorted, in a new array; *k how many. */
+static int64_t *sorted(const int64_t *lat, int n, int *k)
 {
 	int64_t *v = malloc(sizeof(*v) * (size_t)(n ? n : 1));
-	int k = 0;
-	for (int i = 0; i < n; i++)
+	*k = 0;
+	for (int i = 0; v && i < n; i++)
 		if (lat[i] != MISSING)
-			v[k++] = lat[i];
-	qsort(v, (size_t)k, sizeof(*v), cmp_i64);
-	if (k == 0) {
-		printf("  %-34s no events\n", what);
-	} else {
-		printf("  %-34s p50 %8.1f  p99 %8.1f  max %8.1f µs  (n=%d)\n",
-		       what, v[k / 2] / 1e3, v[(int)((k - 1) * 0.99)] / 1e3,
-		       v[k - 1] / 1e3, k);
-	}
-	free(v);
+			v[(*k)++] = lat[i];
+	if (v)
+		qsort(v, (size_t)*k, sizeof(*v), cmp_i64);
+	return v;
 }
 
+/* The q quantile in µs, -1 when nothing was measured. */
 static double pct(const int64_t *lat, int n, double q)
 {
-	int64_t *v = malloc(sizeof(*v) * (size_t)(n ? n : 1));
-	int k = 0;
-	for (int i = 0; i < n; i++)
-		if (lat[i] != MISSING)
-			v[k++] = lat[i];
-	qsort(v, (size_t)k, sizeof(*v), cmp_i64);
-	double r = k ? v[(int)((k - 1) * q)] / 1e3 : -1;
+	int k;
+	int64_t *v = sorted(lat, n, &k);
+	double r = v && k ? v[(int)((k - 1) * q)] / 1e3 : -1;
 	free(v);
 	return r;
+}
+
+static void print_stats(const char *what, const int64_t *lat, int n)
+{
+	int k;
+	int64_t *v = sorted(lat, n, &k);
+	if (!v || k == 0)
+		printf("  %-34s no events\n", what);
+	else
+		printf("  %-34s p50 %8.1f  p99 %8.1f  max %8.1f µs  (n=%d)\n",
+		       what, pct(lat, n, 0.5), pct(lat, n, 0.99), v[k - 1] / 1e3, k);
+	free(v);
 }
 
 static int open_pty(char *path, size_t len)
