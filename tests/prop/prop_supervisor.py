@@ -44,7 +44,10 @@ MAX_C, MIN_C = 50.0, 0.0
 MAX_RATE = 10.0
 NEUTRAL = (20.0, 40.0)
 LONG_HOLD_C, LONG_HOLD_S = 48.0, 30.0
-VOCABULARY = {"H", "?", "E", "Om", "N", "C", "V", "R", "D", "L", "A"}
+# The queries the driver asks on its own (devices.md §1.3: `P` read-back of
+# the settings, `Q` error state, `K` probe buttons) change nothing.
+VOCABULARY = {"H", "?", "E", "Om", "N", "C", "V", "R", "D", "L", "A",
+              "P", "Q", "K"}
 
 # ------------------------------------------------------------ generator
 
