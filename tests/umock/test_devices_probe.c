@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "lib_proc.h"
 #include "lib_serial.h"
 #include "lib_usb.h"
 #include "qst_core.h"
@@ -82,50 +83,14 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-/*
- * Run a command line through sh; its exit status. As in
- * test_station_e2e.c, the child gets none of this process's descriptors
- * beyond stdio: umockdev's pty masters live here.
- */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	print_message("$ %s\n", cmd);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		for (int fd = 3; fd < 1024; fd++)
-			close(fd);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	int st = 0;
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	if (!v)
-		fail_msg("%s is not set (run through ctest)", name);
-	return v;
-}
-
 /* Run `qst devices ARGS`, echo and return its stdout (caller frees). */
 static char *qst_devices(struct bench *b, const char *args)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "%s/devices.out", b->dir);
-	int rc = sh("%s devices %s > %s 2> %s/devices.err", env("QST"), args,
+	int rc = qst_umock_sh("%s devices %s > %s 2> %s/devices.err", qst_umock_env("QST"), args,
 		    path, b->dir);
-	sh("cat %s %s/devices.err", path, b->dir);
+	qst_umock_sh("cat %s %s/devices.err", path, b->dir);
 	assert_int_equal(rc, 0);
 	FILE *f = fopen(path, "r");
 	assert_non_null(f);
@@ -221,7 +186,7 @@ static int teardown(void **state)
 	close(b->silent_fd);
 	qst_umock_usb_free(b->pedal);
 	g_object_unref(b->tb);
-	assert_int_equal(sh("rm -rf %s", b->dir), 0);
+	assert_int_equal(qst_umock_sh("rm -rf %s", b->dir), 0);
 	return 0;
 }
 

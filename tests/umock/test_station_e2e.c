@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "lib_proc.h"
 #include "lib_serial.h"
 #include "qst_core.h"
 #include "qst_simrig.h"
@@ -67,35 +68,6 @@ static void *serve(void *arg)
 }
 
 static void *unplug_later(void *arg);
-/*
- * Run a command line through sh; its exit status. The child gets none of
- * this process's descriptors beyond stdio: umockdev's pty masters live
- * here, and a copy held open in the child would keep a hung-up port alive.
- */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	print_message("$ %s\n", cmd);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		for (int fd = 3; fd < 1024; fd++)
-			close(fd);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	int st = 0;
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-
 static void start_rig(struct bench *b)
 {
 	b->tb = qst_umock_testbed();
@@ -148,15 +120,7 @@ static void stop_rig(struct bench *b)
 	qst_simrig_free(b->rig);
 	g_object_unref(b->tb);
 	if (!getenv("QST_E2E_KEEP"))
-		assert_int_equal(sh("rm -rf %s", b->dir), 0);
-}
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	if (!v)
-		fail_msg("%s is not set (run through ctest)", name);
-	return v;
+		assert_int_equal(qst_umock_sh("rm -rf %s", b->dir), 0);
 }
 
 static void write_station(const struct bench *b)
@@ -178,24 +142,24 @@ static void write_station(const struct bench *b)
 static void same_thresholds_as_in_process(void **state)
 {
 	struct bench *b = *state;
-	const char *qst = env("QST"), *src = env("QST_SRC");
+	const char *qst = qst_umock_env("QST"), *src = qst_umock_env("QST_SRC");
 	write_station(b);
-	assert_int_equal(sh("%s run %s/tests/scripts/e2e_thermal.lua --station "
+	assert_int_equal(qst_umock_sh("%s run %s/tests/scripts/e2e_thermal.lua --station "
 			    "%s/station.lua --participant-link %s/participant " ID
 			    " --out %s/ports.h5 > %s/ports.log 2>&1 || { cat "
 			    "%s/ports.log; exit 1; }", qst, src, b->dir, b->dir,
 			    b->dir, b->dir, b->dir), 0);
-	assert_int_equal(sh("%s run %s/tests/scripts/e2e_thermal.lua --clock "
+	assert_int_equal(qst_umock_sh("%s run %s/tests/scripts/e2e_thermal.lua --clock "
 			    "virtual " ID " --out %s/inproc.h5 > /dev/null", qst,
 			    src, b->dir), 0);
-	assert_int_equal(sh("%s %s/tests/python/compare_sessions.py %s/ports.h5 "
-			    "%s/inproc.h5 " TOLERANCE_C, env("PYTHON"), src, b->dir,
+	assert_int_equal(qst_umock_sh("%s %s/tests/python/compare_sessions.py %s/ports.h5 "
+			    "%s/inproc.h5 " TOLERANCE_C, qst_umock_env("PYTHON"), src, b->dir,
 			    b->dir), 0);
 	/* The file names the real transports it used. */
-	assert_int_equal(sh("%s -c \"import h5py,sys; t=[x.decode() for x in "
+	assert_int_equal(qst_umock_sh("%s -c \"import h5py,sys; t=[x.decode() for x in "
 			    "h5py.File('%s/ports.h5')['devices/transport'][()]]; "
 			    "print(t); sys.exit(0 if any('ttyACM0' in x for x in t) "
-			    "else 1)\"", env("PYTHON"), b->dir), 0);
+			    "else 1)\"", qst_umock_env("PYTHON"), b->dir), 0);
 }
 
 /*
@@ -206,22 +170,22 @@ static void same_thresholds_as_in_process(void **state)
  */
 static void fault_during_ramp(struct bench *b, const char *regex)
 {
-	const char *qst = env("QST"), *src = env("QST_SRC");
+	const char *qst = qst_umock_env("QST"), *src = qst_umock_env("QST_SRC");
 	write_station(b);
-	int rc = sh("%s run %s/tests/scripts/e2e_thermal.lua --station "
+	int rc = qst_umock_sh("%s run %s/tests/scripts/e2e_thermal.lua --station "
 		    "%s/station.lua --participant-link %s/participant " ID
 		    " --wire-log %s/run.wire --out %s/run.h5 > %s/run.log 2>&1",
 		    qst, src, b->dir, b->dir, b->dir, b->dir, b->dir);
-	sh("cat %s/run.log", b->dir);
+	qst_umock_sh("cat %s/run.log", b->dir);
 	assert_int_equal(rc, 4);
-	assert_int_equal(sh("grep -Eq 'DEVICE FAULT: .*%s' %s/run.log", regex,
+	assert_int_equal(qst_umock_sh("grep -Eq 'DEVICE FAULT: .*%s' %s/run.log", regex,
 			    b->dir), 0);
-	assert_int_equal(sh("%s run %s/tests/scripts/e2e_thermal.lua --clock "
+	assert_int_equal(qst_umock_sh("%s run %s/tests/scripts/e2e_thermal.lua --clock "
 			    "virtual " ID " --out %s/inproc.h5 > /dev/null", qst,
 			    src, b->dir), 0);
-	assert_int_equal(sh("cd %s/tests/python && %s compare_sessions.py "
+	assert_int_equal(qst_umock_sh("cd %s/tests/python && %s compare_sessions.py "
 			    "%s/run.h5 %s/inproc.h5 " TOLERANCE_C " --fault '.*%s.*' "
-			    "%s/run.wire", src, env("PYTHON"), b->dir, b->dir, regex,
+			    "%s/run.wire", src, qst_umock_env("PYTHON"), b->dir, b->dir, regex,
 			    b->dir), 0);
 }
 
