@@ -51,22 +51,6 @@ void qst_index_rows_print(FILE *f, const struct qst_index_row *rows,
 
 /* ----------------------------------------------------------------- CSV */
 
-static void csv_field(FILE *f, const char *s, bool last)
-{
-	if (strpbrk(s, ",\"\r\n")) { /* RFC 4180 */
-		fputc('"', f);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', f);
-			fputc(*s, f);
-		}
-		fputc('"', f);
-	} else {
-		fputs(s, f);
-	}
-	fputc(last ? '\n' : ',', f);
-}
-
 int qst_index_rows_csv(FILE *f, const struct qst_index_row *rows, size_t n)
 {
 	if (!f || (!rows && n))
@@ -79,16 +63,16 @@ int qst_index_rows_csv(FILE *f, const struct qst_index_row *rows, size_t n)
 		char v[32], fl[128];
 		format_value(r->ix.value, v, sizeof(v), 17);
 		qst_index_flags_format(r->ix.flags, fl, sizeof(fl));
-		csv_field(f, row_name(r), false);
-		csv_field(f, qst_paradigm_name(r->paradigm), false);
+		qst_csv_field(f, row_name(r), false);
+		qst_csv_field(f, qst_paradigm_name(r->paradigm), false);
 		fprintf(f, "%d,", r->instance);
-		csv_field(f, v, false);
-		csv_field(f, qst_index_row_unit(r), false);
-		csv_field(f, fl, false);
-		csv_field(f, info ? info->formula : "", false);
-		csv_field(f, info ? info->sign : "", false);
-		csv_field(f, info ? info->source : "", false);
-		csv_field(f, r->detail, true);
+		qst_csv_field(f, v, false);
+		qst_csv_field(f, qst_index_row_unit(r), false);
+		qst_csv_field(f, fl, false);
+		qst_csv_field(f, info ? info->formula : "", false);
+		qst_csv_field(f, info ? info->sign : "", false);
+		qst_csv_field(f, info ? info->source : "", false);
+		qst_csv_field(f, r->detail, true);
 	}
 	return fflush(f) != 0 || ferror(f) ? QST_ERR_IO : QST_OK;
 }

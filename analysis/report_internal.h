@@ -4,6 +4,7 @@
 #ifndef QST_ANALYSIS_REPORT_INTERNAL_H
 #define QST_ANALYSIS_REPORT_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /*
@@ -17,5 +18,9 @@ int qst_utf8_seq_len(const unsigned char *s);
  * what XML 1.0 forbids (controls, broken UTF-8) replaced.
  */
 void qst_xml_text(FILE *f, const char *s);
+
+/* One CSV field and its separator (a newline when last); quoted only
+ * when it holds a comma, quote or line break (RFC 4180). */
+void qst_csv_field(FILE *f, const char *s, bool last);
 
 #endif

@@ -71,8 +71,7 @@ static int finish(FILE *f)
 
 /* ----------------------------------------------------------------- CSV */
 
-/* RFC 4180: quote a field holding a comma, quote or line break. */
-static void csv_field(FILE *f, const char *s, bool last)
+void qst_csv_field(FILE *f, const char *s, bool last)
 {
 	if (strpbrk(s, ",\"\r\n")) {
 		fputc('"', f);
@@ -92,7 +91,7 @@ static void csv_number(FILE *f, double v)
 {
 	char buf[40];
 	format_number(v, buf, sizeof(buf));
-	csv_field(f, buf, false);
+	qst_csv_field(f, buf, false);
 }
 
 int qst_report_csv(FILE *f, const struct qst_result res[QST_PARAM_COUNT],
@@ -108,14 +107,14 @@ int qst_report_csv(FILE *f, const struct qst_result res[QST_PARAM_COUNT],
 		const struct qst_param_info *info = qst_param_info(r->param);
 		fprintf(f, "%s,%d,", qst_param_name(r->param), r->n);
 		csv_number(f, r->value_raw);
-		csv_field(f, info ? info->unit : "", false);
+		qst_csv_field(f, info ? info->unit : "", false);
 		csv_number(f, r->value_transformed);
 		csv_number(f, r->ref_mean);
 		csv_number(f, r->ref_sd);
 		csv_number(f, r->z);
 		fprintf(f, "%d,%u,", r->abnormal, r->flags);
-		csv_field(f, r->stratum, false);
-		csv_field(f, ref_id, true);
+		qst_csv_field(f, r->stratum, false);
+		qst_csv_field(f, ref_id, true);
 	}
 	return finish(f);
 }
