@@ -115,6 +115,30 @@ double qst_dose_waveform_s(double threshold_c, double from_c,
 	return above + leg_above_s(threshold_c, from_c, neutral_c, return_c_s);
 }
 
+/*
+ * Whether a stimulus lasting length_s from now and adding dose seconds
+ * above the threshold keeps the window's budget; what names it in the
+ * refusal ("stimulus", "waveform").
+ */
+static int check_budget(const struct qst_dose_guard *g, int64_t now_ns,
+			double length_s, double dose, const char *what,
+			char *why, size_t whylen)
+{
+	if (dose <= 0.0)
+		return QST_OK;
+	int64_t end = now_ns + qst_s_to_ns(length_s);
+	double before = qst_dose_exposed_s(g, end - g->window_ns, now_ns);
+	if (before + dose <= g->budget_s)
+		return QST_OK;
+	snprintf(why, whylen,
+		 "thermal dose: %.1f s above %.0f degC in %.0f min (%.1f s so far, "
+		 "%.1f s for this %s) would exceed the %.0f s budget "
+		 "(qst-domain 8.2 interlock 2)", before + dose, g->threshold_c,
+		 qst_ns_to_s(g->window_ns) / 60.0, before, dose, what, g->budget_s);
+	qst_warn("refused: %s", why);
+	return QST_ERR_LIMIT;
+}
+
 int qst_dose_check_waveform(const struct qst_dose_guard *g, int64_t now_ns,
 			    double from_c, const struct qst_wave_segment *seg,
 			    size_t n, double return_c_s, double neutral_c,
@@ -122,23 +146,11 @@ int qst_dose_check_waveform(const struct qst_dose_guard *g, int64_t now_ns,
 {
 	double dose = qst_dose_waveform_s(g->threshold_c, from_c, seg, n,
 					  return_c_s, neutral_c);
-	if (dose <= 0.0)
-		return QST_OK;
 	double length_s = 0.0;
 	for (size_t i = 0; i < n; i++)
 		length_s += seg[i].duration_s;
 	length_s += leg_s(n ? seg[n - 1].to_c : from_c, neutral_c, return_c_s);
-	int64_t end = now_ns + qst_s_to_ns(length_s);
-	double before = qst_dose_exposed_s(g, end - g->window_ns, now_ns);
-	if (before + dose <= g->budget_s)
-		return QST_OK;
-	snprintf(why, whylen,
-		 "thermal dose: %.1f s above %.0f degC in %.0f min (%.1f s so far, "
-		 "%.1f s for this waveform) would exceed the %.0f s budget "
-		 "(qst-domain 8.2 interlock 2)", before + dose, g->threshold_c,
-		 qst_ns_to_s(g->window_ns) / 60.0, before, dose, g->budget_s);
-	qst_warn("refused: %s", why);
-	return QST_ERR_LIMIT;
+	return check_budget(g, now_ns, length_s, dose, "waveform", why, whylen);
 }
 
 int qst_dose_check_stimulus(const struct qst_dose_guard *g, int64_t now_ns,
@@ -148,21 +160,9 @@ int qst_dose_check_stimulus(const struct qst_dose_guard *g, int64_t now_ns,
 {
 	double dose = qst_dose_stimulus_s(g->threshold_c, from_c, target_c,
 					  rate_c_s, hold_s, return_c_s, neutral_c);
-	if (dose <= 0.0)
-		return QST_OK;
 	double length_s = leg_s(from_c, target_c, rate_c_s) + hold_s +
 			  leg_s(target_c, neutral_c, return_c_s);
-	int64_t end = now_ns + qst_s_to_ns(length_s);
-	double before = qst_dose_exposed_s(g, end - g->window_ns, now_ns);
-	if (before + dose <= g->budget_s)
-		return QST_OK;
-	snprintf(why, whylen,
-		 "thermal dose: %.1f s above %.0f degC in %.0f min (%.1f s so far, "
-		 "%.1f s for this stimulus) would exceed the %.0f s budget "
-		 "(qst-domain 8.2 interlock 2)", before + dose, g->threshold_c,
-		 qst_ns_to_s(g->window_ns) / 60.0, before, dose, g->budget_s);
-	qst_warn("refused: %s", why);
-	return QST_ERR_LIMIT;
+	return check_budget(g, now_ns, length_s, dose, "stimulus", why, whylen);
 }
 
 int qst_dose_check_now(const struct qst_dose_guard *g, int64_t now_ns,
