@@ -69,10 +69,23 @@ int qst_method_abort_trial(const struct qst_rig_ops *ops, void *rig,
 	return err;
 }
 
-static enum qst_task_kind task_of(int test)
+int qst_method_thermal_onset(const struct qst_rig_ops *ops, void *rig,
+			     int test, int direction, double baseline_c,
+			     double isi_s, double jitter_s,
+			     struct qst_trial_record *t)
 {
-	return (test == QST_CPT || test == QST_HPT) ? QST_TASK_PAIN :
-						      QST_TASK_DETECT;
+	double isi = isi_s + jitter_s * ops->uniform(rig);
+	int ret = qst_method_idle(ops, rig, t->t_start_ns + qst_s_to_ns(isi));
+	if (ret < 0)
+		return ret;
+	bool pain = test == QST_CPT || test == QST_HPT;
+	struct qst_task task = { pain ? QST_TASK_PAIN : QST_TASK_DETECT,
+				 direction, baseline_c };
+	ops->task(rig, &task);
+	if ((ret = ops->reset_response_timer(rig)) < 0)
+		return ret;
+	t->t_onset_ns = ops->now(rig);
+	return QST_OK;
 }
 
 void qst_method_take_response(const struct qst_rig_ops *ops, void *rig,
@@ -110,16 +123,11 @@ static int limits_stimulus(const struct qst_rig_ops *ops, void *rig,
 			   const struct qst_limits_params *p,
 			   struct qst_trial_record *t)
 {
-	double isi = p->isi_s + p->isi_jitter_s * ops->uniform(rig);
-	int ret = qst_method_idle(ops, rig, t->t_start_ns + qst_s_to_ns(isi));
+	int ret = qst_method_thermal_onset(ops, rig, p->test, p->direction,
+					   p->baseline_c, p->isi_s,
+					   p->isi_jitter_s, t);
 	if (ret < 0)
 		return ret;
-
-	struct qst_task task = { task_of(p->test), p->direction, p->baseline_c };
-	ops->task(rig, &task);
-	if ((ret = ops->reset_response_timer(rig)) < 0)
-		return ret;
-	t->t_onset_ns = ops->now(rig);
 	ret = ops->ramp(rig, p->cutoff_c, p->rate_c_s, 0.0, p->return_rate_c_s);
 	if (ret < 0)
 		return ret;
@@ -131,8 +139,8 @@ static int limits_stimulus(const struct qst_rig_ops *ops, void *rig,
 	if (ret < 0)
 		return ret;
 	qst_method_take_response(ops, rig, &press, ret == 1, p->cutoff_c, t);
-	task.kind = QST_TASK_NONE;
-	ops->task(rig, &task);
+	struct qst_task done = { QST_TASK_NONE, p->direction, p->baseline_c };
+	ops->task(rig, &done);
 	if (ret == 1) {
 		ret = ops->ramp(rig, p->baseline_c, p->return_rate_c_s, 0.0,
 				p->return_rate_c_s);

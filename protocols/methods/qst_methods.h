@@ -156,6 +156,17 @@ int qst_method_idle(const struct qst_rig_ops *ops, void *rig,
 		    int64_t deadline_ns);
 
 /* Fill a trial's response fields from a press, or from the cut-off. */
+/*
+ * The start every thermal threshold trial shares (limits, levels,
+ * staircases): the inter-stimulus interval from t->t_start_ns (isi_s plus
+ * a uniform share of jitter_s), the subject's task for the test (pain for
+ * CPT/HPT, detection otherwise), the pad's timer zeroed, and the onset
+ * stamped in t->t_onset_ns. QST_OK or the rig's error.
+ */
+int qst_method_thermal_onset(const struct qst_rig_ops *ops, void *rig,
+			     int test, int direction, double baseline_c,
+			     double isi_s, double jitter_s,
+			     struct qst_trial_record *t);
 void qst_method_take_response(const struct qst_rig_ops *ops, void *rig,
 			      const struct qst_press *press, bool pressed,
 			      double cutoff_c, struct qst_trial_record *t);

@@ -31,12 +31,6 @@ static int levels_respond(void *c, bool yes) { return qst_levels_respond(c, yes)
 static double stair_level(const void *c) { return qst_staircase_level(c); }
 static int stair_respond(void *c, bool yes) { return qst_staircase_respond(c, yes); }
 
-static enum qst_task_kind task_of(int test)
-{
-	return (test == QST_CPT || test == QST_HPT) ? QST_TASK_PAIN :
-						      QST_TASK_DETECT;
-}
-
 static void trial_init(const struct qst_yesno_params *p, int rep,
 		       struct qst_trial_record *t)
 {
@@ -77,15 +71,11 @@ static int present_stimulus(const struct qst_rig_ops *ops, void *rig,
 			    const struct qst_yesno_params *p, bool null,
 			    struct qst_trial_record *t)
 {
-	double isi = p->isi_s + p->isi_jitter_s * ops->uniform(rig);
-	int ret = qst_method_idle(ops, rig, t->t_start_ns + qst_s_to_ns(isi));
+	int ret = qst_method_thermal_onset(ops, rig, p->test, p->direction,
+					   p->baseline_c, p->isi_s,
+					   p->isi_jitter_s, t);
 	if (ret < 0)
 		return ret;
-	struct qst_task task = { task_of(p->test), p->direction, p->baseline_c };
-	ops->task(rig, &task);
-	if ((ret = ops->reset_response_timer(rig)) < 0)
-		return ret;
-	t->t_onset_ns = ops->now(rig);
 	double span = null ? NULL_STEP_C : fabs(t->value_commanded - p->baseline_c);
 	/* §7.5: a null stimulus changes nothing, the plate stays put. */
 	if (!null && (ret = ops->ramp(rig, t->value_commanded, p->rate_c_s,
@@ -103,8 +93,8 @@ static int present_stimulus(const struct qst_rig_ops *ops, void *rig,
 	if (pressed == 1 && (ret = qst_method_idle(ops, rig, deadline)) < 0)
 		return ret;
 	take_answer(ops, rig, &press, pressed == 1, plateau_end, t);
-	task.kind = QST_TASK_NONE;
-	ops->task(rig, &task);
+	struct qst_task done = { QST_TASK_NONE, p->direction, p->baseline_c };
+	ops->task(rig, &done);
 	return qst_method_settle(ops, rig, p->baseline_c, t->value_commanded,
 				 p->return_rate_c_s);
 }
